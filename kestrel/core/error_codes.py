@@ -1,0 +1,11 @@
+"""Stable error codes of the platform, shared by API, UI and CLI."""
+
+BAD_REQUEST = "bad_request"
+VALIDATION_ERROR = "validation_error"
+NOT_FOUND = "not_found"
+METHOD_NOT_ALLOWED = "method_not_allowed"
+PERMISSION_DENIED = "permission_denied"
+AUTHENTICATION_REQUIRED = "authentication_required"
+AUTHENTICATION_FAILED = "authentication_failed"
+LOCKED_OUT = "locked_out"
+CONFLICT = "conflict"

@@ -1,0 +1,27 @@
+import os
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Serve Kestrel with waitress, a production WSGI server (not Django's runserver)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("KESTREL_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("KESTREL_PORT", "8000")))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("KESTREL_THREADS", "8")))
+        parser.add_argument("--no-collectstatic", action="store_true", help="Skip collecting static files.")
+
+    def handle(self, *args, host, port, threads, no_collectstatic, **options):
+        if not 0 < port < 65536:
+            raise CommandError(f"端口无效 (invalid port): {port}")
+        if not no_collectstatic and not settings.DEBUG:
+            call_command("collectstatic", interactive=False, verbosity=0)
+        from waitress import serve
+
+        from kestrel.wsgi import application
+
+        self.stdout.write(f"Kestrel 客隼 serving on http://{host}:{port}/ (waitress, {threads} threads)")
+        serve(application, host=host, port=port, threads=threads, ident="kestrel")
