@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import ConfigDict, Field
 
@@ -25,6 +26,11 @@ class BearerTokenAuth(HttpBearer):
         return user
 
 
+class ChineseJSONRenderer(JSONRenderer):
+    # Chinese text stays readable in responses and logs instead of \uXXXX escapes.
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
     title="Kestrel 客隼 API",
     version="1",
@@ -32,6 +38,7 @@ api = NinjaAPI(
     auth=[BearerTokenAuth(), SessionAuth()],
     urls_namespace="api",
     docs_url="/docs",
+    renderer=ChineseJSONRenderer(),
 )
 
 
