@@ -13,6 +13,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("migrate", "Create or upgrade the database schema."),
     "createadmin": ("createadmin", "Create a superuser non-interactively (--username U --password P)."),
     "seed-demo": ("seed_demo", "Load a demo company (regions, branches, employees, roles); idempotent."),
+    "calendar": (
+        "calendar",
+        "Working-day calendar: 'calendar import FILE' (date,kind,name CSV), 'calendar show YEAR'.",
+    ),
     "check": ("check", "Run Django's system checks (add --deploy for production settings)."),
     "shell": ("shell", "Open a Python shell with Kestrel loaded."),
     "collectstatic": ("collectstatic", "Collect static files into KESTREL_STATIC_ROOT."),

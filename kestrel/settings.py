@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "auditlog",
     "kestrel.core",
     "kestrel.org",
+    "kestrel.workdays",
     "kestrel.web",
 ]
 

@@ -1,0 +1,1 @@
+CALENDAR_FILE_INVALID = "calendar_file_invalid"
