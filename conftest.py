@@ -14,3 +14,13 @@ def _test_settings(settings):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         "django.contrib.auth.hashers.Argon2PasswordHasher",
     ]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _jobs_run_inline():
+    """Background jobs run inline in tests (huey's immediate mode, in-memory queue); the jobs app's own
+    tests start real worker processes where a real queue matters."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    yield

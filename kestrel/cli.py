@@ -10,6 +10,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     # kestrel name: (management command, one-line help)
     "serve": ("serve", "Serve the web UI and API with a production WSGI server (waitress)."),
+    "worker": ("worker", "Run the background-job worker (huey consumer, periodic tasks included)."),
     "migrate": ("migrate", "Create or upgrade the database schema."),
     "createadmin": ("createadmin", "Create a superuser non-interactively (--username U --password P)."),
     "seed-demo": ("seed_demo", "Load a demo company (regions, branches, employees, roles); idempotent."),

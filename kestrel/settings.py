@@ -73,9 +73,11 @@ INSTALLED_APPS = [
     "ninja",
     "axes",
     "auditlog",
+    "huey.contrib.djhuey",
     "kestrel.core",
     "kestrel.org",
     "kestrel.workdays",
+    "kestrel.jobs",
     "kestrel.web",
 ]
 
@@ -226,6 +228,30 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Background jobs (PLT-6) --------------------------------------------------------------------
+# huey: an SQLite file beside the database when embedded; Redis when KESTREL_REDIS_URL is set, so
+# several worker processes on several machines share one queue.
+REDIS_URL = os.environ.get("KESTREL_REDIS_URL", "")
+HUEY = {
+    "name": os.environ.get("KESTREL_QUEUE_NAME", "kestrel"),
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
+    "immediate": env_flag("KESTREL_JOBS_IMMEDIATE"),
+    "utc": True,
+    "results": True,
+    "connection": (
+        {"url": REDIS_URL}
+        if REDIS_URL
+        else {"filename": os.environ.get("KESTREL_QUEUE_FILE", str(VAR_DIR / "jobs.sqlite3"))}
+    ),
+    "consumer": {
+        "workers": int(os.environ.get("KESTREL_WORKERS", "2")),
+        "worker_type": "thread",
+        "periodic": True,
+        "check_worker_health": True,
+        "health_check_interval": 10,
+    },
+}
 
 # --- Audit (PLT-5) --------------------------------------------------------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False

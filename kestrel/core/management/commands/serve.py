@@ -1,4 +1,7 @@
+import argparse
 import os
+import subprocess
+import sys
 
 from django.conf import settings
 from django.core.management import call_command
@@ -13,8 +16,15 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("KESTREL_PORT", "8000")))
         parser.add_argument("--threads", type=int, default=int(os.environ.get("KESTREL_THREADS", "8")))
         parser.add_argument("--no-collectstatic", action="store_true", help="Skip collecting static files.")
+        parser.add_argument(
+            "--worker",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Also run the background-job worker as a child process "
+            "(default: on in the embedded setup, off in production where workers run separately).",
+        )
 
-    def handle(self, *args, host, port, threads, no_collectstatic, **options):
+    def handle(self, *args, host, port, threads, no_collectstatic, worker, **options):
         if not 0 < port < 65536:
             raise CommandError(f"端口无效 (invalid port): {port}")
         if not no_collectstatic and not settings.DEBUG:
@@ -23,5 +33,18 @@ class Command(BaseCommand):
 
         from kestrel.wsgi import application
 
+        child = None
+        if worker if worker is not None else not settings.PRODUCTION:
+            # The embedded setup needs no second command: the worker lives and dies with the server.
+            child = subprocess.Popen([sys.executable, "-m", "kestrel", "worker"])
+            self.stdout.write(f"Background-job worker started (pid {child.pid}).")
         self.stdout.write(f"Kestrel 客隼 serving on http://{host}:{port}/ (waitress, {threads} threads)")
-        serve(application, host=host, port=port, threads=threads, ident="kestrel")
+        try:
+            serve(application, host=host, port=port, threads=threads, ident="kestrel")
+        finally:
+            if child is not None:
+                child.terminate()
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
