@@ -48,10 +48,10 @@ def test_plt6_jobs_run_inline_in_tests():
 
 def _kestrel(*args: str, env: dict, **kwargs) -> subprocess.Popen | subprocess.CompletedProcess:
     command = [sys.executable, "-m", "kestrel", *args]
-    if kwargs.pop("background", False):
-        return subprocess.Popen(
-            command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+    log = kwargs.pop("log", None)
+    if log is not None:
+        # A file, not a pipe: an unread pipe would block a chatty worker.
+        return subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True)
     return subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=True)
 
 
@@ -92,7 +92,8 @@ def _rows(database: Path, sql: str) -> list[tuple]:
 
 
 def _run_worker_and_enqueue(tmp_path: Path, env: dict, queue) -> None:
-    worker = _kestrel("worker", "--workers", "2", env=env, background=True)
+    log = (tmp_path / "worker.log").open("w")
+    worker = _kestrel("worker", "--workers", "2", env=env, log=log)
     try:
         database = tmp_path / "kestrel.sqlite3"
         # The worker lists periodic jobs with their next run as soon as it starts.
@@ -128,6 +129,7 @@ def _run_worker_and_enqueue(tmp_path: Path, env: dict, queue) -> None:
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
+        log.close()
 
 
 def test_plt6_real_worker_process_runs_jobs_retries_and_records_failures_on_sqlite(installation):
