@@ -394,7 +394,8 @@ def employee_update(
     """Edit an employee. Setting ``status`` to departed also disables their login (ARC-8 hands their
     customers over separately); setting ``username``/``password`` creates or updates the login."""
     with transaction.atomic():
-        employee = Employee.objects.select_for_update().select_related("user").get(pk=employee.pk)
+        # of=self: PostgreSQL cannot lock the nullable side of the outer join to the login.
+        employee = Employee.objects.select_for_update(of=("self",)).select_related("user").get(pk=employee.pk)
         fields = ["updated_at"]
         if department is not UNSET and department.pk != employee.department_id:
             _check_department_in_reach(actor, department)
