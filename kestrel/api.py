@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import ConfigDict, Field
@@ -15,6 +16,7 @@ from kestrel.core import error_codes
 from kestrel.core.errors import KestrelError
 from kestrel.core.permissions import authenticated, public
 from kestrel.core.services import api_token_issue, api_token_user
+from kestrel.notify.api import router as notify_router
 from kestrel.org.api import router as org_router
 
 
@@ -24,6 +26,34 @@ class BearerTokenAuth(HttpBearer):
         if user is not None:
             request.user = user
         return user
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class KestrelParser(Parser):
+    """JSON bodies and query strings, refusing NUL characters in any text: PostgreSQL cannot store
+    or even compare them (a 500), and no real input has one. Checked here, once, for every app."""
+
+    def parse_body(self, request: HttpRequest):
+        data = super().parse_body(request)
+        if _has_nul(data):
+            # ninja answers any parse failure with 400 "Cannot parse request body".
+            raise ValueError("NUL character in the request body")
+        return data
+
+    def parse_querydict(self, data, list_fields, request: HttpRequest):
+        result = super().parse_querydict(data, list_fields, request)
+        if _has_nul(result):
+            raise HttpError(400, _("Text must not contain NUL characters."))
+        return result
 
 
 class ChineseJSONRenderer(JSONRenderer):
@@ -39,6 +69,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
     renderer=ChineseJSONRenderer(),
+    parser=KestrelParser(),
 )
 
 
@@ -158,3 +189,4 @@ def auth_me(request):
 
 
 api.add_router("/", org_router)
+api.add_router("/", notify_router)

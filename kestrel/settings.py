@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "kestrel.org",
     "kestrel.workdays",
     "kestrel.jobs",
+    "kestrel.notify",
     "kestrel.web",
 ]
 
@@ -252,6 +253,35 @@ HUEY = {
         "health_check_interval": 10,
     },
 }
+
+# --- Notifications (PLT-7) -----------------------------------------------------------------------
+# Django 6.1 mailers: SMTP when KESTREL_SMTP_HOST is set, else mail is written to the console log.
+_SMTP_HOST = os.environ.get("KESTREL_SMTP_HOST", "")
+MAILERS = {
+    "default": (
+        {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _SMTP_HOST,
+                "port": int(os.environ.get("KESTREL_SMTP_PORT", "25")),
+                "username": os.environ.get("KESTREL_SMTP_USER", ""),
+                "password": os.environ.get("KESTREL_SMTP_PASSWORD", ""),
+                "use_tls": env_flag("KESTREL_SMTP_STARTTLS"),
+                "use_ssl": env_flag("KESTREL_SMTP_SSL"),
+                "timeout": int(os.environ.get("KESTREL_SMTP_TIMEOUT", "10")),
+            },
+        }
+        if _SMTP_HOST
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
+DEFAULT_FROM_EMAIL = os.environ.get("KESTREL_MAIL_FROM", "Kestrel 客隼 <kestrel@localhost>")
+KESTREL_SMS_GATEWAY = os.environ.get("KESTREL_SMS_GATEWAY", "kestrel.notify.channels.FileSmsGateway")
+KESTREL_SMS_FILE = os.environ.get("KESTREL_SMS_FILE", str(VAR_DIR / "sms.jsonl"))
+KESTREL_SMS_SIGNATURE = os.environ.get("KESTREL_SMS_SIGNATURE", "客隼")
+KESTREL_WEBHOOK_TIMEOUT = float(os.environ.get("KESTREL_WEBHOOK_TIMEOUT", "5"))
+KESTREL_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("KESTREL_NOTIFY_MAX_ATTEMPTS", "8"))
+KESTREL_NOTIFY_RETRY_BASE_SECONDS = int(os.environ.get("KESTREL_NOTIFY_RETRY_BASE_SECONDS", "30"))
 
 # --- Audit (PLT-5) --------------------------------------------------------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False

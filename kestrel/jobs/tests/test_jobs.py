@@ -96,11 +96,14 @@ def _run_worker_and_enqueue(tmp_path: Path, env: dict, queue) -> None:
     worker = _kestrel("worker", "--workers", "2", env=env, log=log)
     try:
         database = tmp_path / "kestrel.sqlite3"
+
         # The worker lists periodic jobs with their next run as soon as it starts.
-        periodic = _wait_for(
-            lambda: _rows(database, "select name, next_run_at from jobs_jobstate where periodic = 1")
-        )
-        assert (periodic[0][0],) == ("job_runs_prune",) and periodic[0][1]
+        def periodic_jobs_listed():
+            rows = dict(_rows(database, "select name, next_run_at from jobs_jobstate where periodic = 1"))
+            return rows if {"job_runs_prune", "outbox_sweep"} <= rows.keys() else None
+
+        periodic = _wait_for(periodic_jobs_listed)
+        assert all(periodic.values()), periodic
 
         for task in (
             jobs_selftest.s("hello"),
@@ -111,7 +114,7 @@ def _run_worker_and_enqueue(tmp_path: Path, env: dict, queue) -> None:
             queue.storage.enqueue(HUEY.serialize_task(task), 0)
 
         def finished():
-            rows = _rows(database, "select status from jobs_jobrun")
+            rows = _rows(database, "select status from jobs_jobrun where name = 'jobs_selftest'")
             statuses = sorted(status for (status,) in rows)
             # hello: 1 run; flaky: 2 runs (retry); doomed: 3 runs (2 retries, then dead).
             return statuses if len(rows) == 6 and "running" not in statuses else None

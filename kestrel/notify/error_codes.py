@@ -1,0 +1,5 @@
+UNKNOWN_CHANNEL = "unknown_channel"
+BAD_EVENT_KEY = "bad_event_key"
+IN_APP_REQUIRED = "in_app_required"
+UNKNOWN_WEBHOOK_KIND = "unknown_webhook_kind"
+MALFORMED_WEBHOOK_URL = "malformed_webhook_url"

@@ -1,0 +1,1 @@
+from kestrel.org.tests.fixtures import *  # noqa: F403
