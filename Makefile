@@ -111,6 +111,7 @@ PYTEST = $(PY) -m pytest $(PYTEST_ARGS) || { status=$$?; \
     exit $$status; }
 
 test: test-venv assets chromium
+	@mkdir -p "$$KESTREL_VAR_DIR/static"  # whitenoise warns about a missing STATIC_ROOT
 	$(VENV)/bin/ruff check .
 	$(PY) -m django makemigrations --check --dry-run
 	@echo "== pytest on SQLite"
@@ -126,6 +127,7 @@ test: test-venv assets chromium
 # down fails with one clear line instead of a page of test errors.
 test-pg: test-venv assets chromium
 	@$(PY) scripts/check_postgres.py "$${KESTREL_TEST_PG:?set KESTREL_TEST_PG to a PostgreSQL URL}"
+	@mkdir -p "$$KESTREL_VAR_DIR/static"
 	@echo "== pytest on PostgreSQL"
 	$(PYTEST)
 
