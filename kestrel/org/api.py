@@ -1,8 +1,11 @@
 """/api/v1/departments, /roles, /employees, /positions (SPEC §9)."""
 
+from typing import Annotated
+
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
+from pydantic import StringConstraints
 
 from kestrel.core.errors import NotFound, ValidationFailed
 from kestrel.core.pagination import PageNumberPagination
@@ -16,31 +19,33 @@ from kestrel.org.schemas import (
     EmployeeIn,
     EmployeeOut,
     EmployeePatch,
+    Id,
     PositionOut,
     RoleIn,
     RoleOut,
     RolePatch,
+    SearchText,
 )
 
 router = Router(tags=["org"])
 
 
 class DepartmentFilter(Schema):
-    parent_id: int | None = None
-    q: str = ""
+    parent_id: Id | None = None
+    q: SearchText = ""
 
 
 class EmployeeFilter(Schema):
-    q: str = ""
-    department_id: int | None = None
+    q: SearchText = ""
+    department_id: Id | None = None
     include_subdepartments: bool = False
     status: Employee.Status | None = None
-    position: str | None = None
-    role_id: int | None = None
+    position: Annotated[str, StringConstraints(max_length=50)] | None = None
+    role_id: Id | None = None
 
 
 class RoleFilter(Schema):
-    q: str = ""
+    q: SearchText = ""
 
 
 # --- References in request bodies: an unknown id is a validation error on that field -------------
@@ -93,8 +98,14 @@ def _unknown(field: str, value, code: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, code=code, details={field: [message], "value": value})
 
 
-def _changes(payload: Schema) -> dict:
-    return payload.model_dump(exclude_unset=True)
+def _changes(payload: Schema, *, not_null: tuple[str, ...] = ()) -> dict:
+    """The fields the client sent. ``null`` means "clear" only where a field may be empty; for the
+    ``not_null`` fields it is a validation error rather than a database one."""
+    changes = payload.model_dump(exclude_unset=True)
+    for field in not_null:
+        if field in changes and changes[field] is None:
+            raise ValidationFailed(_("This field cannot be null."), details={field: [_("Must not be null.")]})
+    return changes
 
 
 # --- Departments ---------------------------------------------------------------------------------
@@ -132,7 +143,7 @@ def department_detail(request, department_id: int):
 @requires("org.change_department")
 def department_update(request, department_id: int, payload: DepartmentPatch):
     department = selectors.department_get(actor=request.user, id=department_id)
-    changes = _changes(payload)
+    changes = _changes(payload, not_null=("name", "kind", "code", "sort_order"))
     if "parent_id" in changes:
         changes["parent"] = _department_ref(request, changes.pop("parent_id"), "parent_id")
     if "manager_id" in changes:
@@ -240,10 +251,9 @@ def employee_detail(request, employee_id: int):
 @requires("org.change_employee")
 def employee_update(request, employee_id: int, payload: EmployeePatch):
     employee = selectors.employee_get(actor=request.user, id=employee_id)
-    changes = _changes(payload)
-    for field in ("name", "department_id", "status", "gender", "mobile", "email", "role_ids"):
-        if field in changes and changes[field] is None:
-            raise ValidationFailed(_("This field cannot be null."), details={field: [_("Must not be null.")]})
+    changes = _changes(
+        payload, not_null=("name", "department_id", "status", "gender", "mobile", "email", "role_ids")
+    )
     if "department_id" in changes:
         changes["department"] = _department_ref(request, changes.pop("department_id"))
     if "manager_id" in changes:

@@ -8,7 +8,9 @@ from kestrel.core.scope import DataScope
 from kestrel.org.models import Department, Employee
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]  # a bigint primary key; beyond it SQLite overflows
+# Search terms become LIKE patterns; SQLite refuses patterns over 50,000 bytes, and nobody types more.
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 
 
 class StrictIn(Schema):
