@@ -504,6 +504,7 @@ def _employee_login_sync(employee: Employee, *, username: str | None, password: 
         return
     fields = []
     if username not in (UNSET, None, "") and username.strip() != user.username:
+        _validate_username(username.strip())
         _ensure_username_free(username.strip(), exclude_pk=user.pk)
         user.username = username.strip()
         fields.append("username")
@@ -517,6 +518,16 @@ def _employee_login_sync(employee: Employee, *, username: str | None, password: 
         fields.append("is_active")
     if fields:
         user.save(update_fields=fields)
+
+
+def _validate_username(username: str) -> None:
+    # A rename skips the full_clean() of a new login, so the field's own validators run here.
+    try:
+        User._meta.get_field(User.USERNAME_FIELD).run_validators(username)
+    except DjangoValidationError as error:
+        raise ValidationFailed(
+            _("The username is not valid."), details={"username": list(error.messages)}
+        ) from error
 
 
 def _validate_password(password: str, user) -> None:
