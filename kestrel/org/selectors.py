@@ -78,8 +78,9 @@ def employee_list(
         )
     if department_id is not None:
         if include_subdepartments:
-            path = Department.objects.filter(pk=department_id).values_list("path", flat=True).first() or "\0"
-            employees = employees.filter(department__path__startswith=path)
+            path = Department.objects.filter(pk=department_id).values_list("path", flat=True).first()
+            # An unknown department has no subtree (a NUL sentinel path would fail on PostgreSQL).
+            employees = employees.filter(department__path__startswith=path) if path else employees.none()
         else:
             employees = employees.filter(department_id=department_id)
     if status:

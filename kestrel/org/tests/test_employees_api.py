@@ -212,6 +212,7 @@ def test_plt2_employee_filters(api, org):
         "sh_a_rep2",
         "sh_b_rep1",
     }
+    assert names(department_id=10**9, include_subdepartments="true") == set()
     role = RoleFactory()
     org.employees["hz_gm"].roles.add(role)
     assert names(role_id=role.pk) == {"hz_gm"}
