@@ -256,7 +256,9 @@ HUEY = {
 
 # --- Notifications (PLT-7) -----------------------------------------------------------------------
 # Django 6.1 mailers: SMTP when KESTREL_SMTP_HOST is set, else mail is written to the console log.
-_SMTP_HOST = os.environ.get("KESTREL_SMTP_HOST", "")
+# Production always sends by SMTP (the console backend fails check --deploy), by default through the
+# server's own mail transfer agent on localhost:25, as Django itself does.
+_SMTP_HOST = os.environ.get("KESTREL_SMTP_HOST", "") or ("localhost" if PRODUCTION else "")
 MAILERS = {
     "default": (
         {
