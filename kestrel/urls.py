@@ -1,14 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from kestrel.api import api
 
-admin.site.site_header = "Kestrel 客隼 · 配置"
-admin.site.site_title = "Kestrel 客隼"
+admin.site.site_header = _("Kestrel 客隼 · Configuration")
+admin.site.site_title = _("Kestrel 客隼")
+admin.site.index_title = _("Configuration")
 
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("org/", include("kestrel.org.urls")),
     path("", include("kestrel.web.urls")),
 ]

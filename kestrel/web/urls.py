@@ -1,11 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
-from django.views.generic import TemplateView
+
+from kestrel.web import views
 
 app_name = "web"
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", TemplateView.as_view(template_name="web/login.html"), name="home"),
+    path("accounts/profile/", views.profile, name="profile"),
+    path("", views.home, name="home"),
 ]

@@ -1,0 +1,60 @@
+/* Kestrel 客隼 — page behaviour. Loaded as a file because the CSP allows no inline script (PLT-3). */
+(function () {
+  "use strict";
+
+  // Alpine (CSP build) components: registered before Alpine starts; templates only name them.
+  document.addEventListener("alpine:init", function () {
+    window.Alpine.data("passwordToggle", function () {
+      return {
+        visible: false,
+        toggle: function () { this.visible = !this.visible; },
+        get inputType() { return this.visible ? "text" : "password"; },
+        get iconClass() { return this.visible ? "ti-eye-off" : "ti-eye"; },
+      };
+    });
+  });
+
+  function loginPath() {
+    return document.body ? document.body.dataset.loginUrl : null;
+  }
+
+  // An htmx request that was redirected to the login page (session expired) reloads the whole
+  // page there instead of swapping a login form into a table.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || !xhr.responseURL || !loginPath()) return;
+    var url = new URL(xhr.responseURL);
+    if (url.pathname === loginPath()) {
+      event.detail.shouldSwap = false;
+      window.location.assign(window.location.pathname === loginPath() ? url.href : loginPath() + "?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+    }
+  });
+
+  // htmx does not swap 4xx/5xx answers; say something instead of doing nothing.
+  document.addEventListener("htmx:responseError", function (event) {
+    var toast = document.getElementById("kestrel-request-error");
+    if (!toast || !window.bootstrap) return;
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    toast.querySelector(".toast-body").textContent =
+      status === 403 ? toast.dataset.forbidden : toast.dataset.failed;
+    window.bootstrap.Toast.getOrCreateInstance(toast).show();
+  });
+  document.addEventListener("htmx:sendError", function () {
+    var toast = document.getElementById("kestrel-request-error");
+    if (!toast || !window.bootstrap) return;
+    toast.querySelector(".toast-body").textContent = toast.dataset.failed;
+    window.bootstrap.Toast.getOrCreateInstance(toast).show();
+  });
+
+  // Org tree: mark the clicked department at once; the employee table follows through htmx.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-org-node]");
+    if (!link || event.metaKey || event.ctrlKey || event.shiftKey) return;
+    document.querySelectorAll("[data-org-node].active").forEach(function (other) {
+      other.classList.remove("active");
+      other.removeAttribute("aria-current");
+    });
+    link.classList.add("active");
+    link.setAttribute("aria-current", "true");
+  });
+})();
