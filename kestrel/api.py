@@ -1,5 +1,8 @@
 """The one NinjaAPI at /api/v1/ (PLT-8, SPEC §9). Each domain app contributes a Router."""
 
+import contextlib
+
+from auditlog.context import auditlog_value
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
@@ -25,7 +28,16 @@ class BearerTokenAuth(HttpBearer):
         user = api_token_user(key=token)
         if user is not None:
             request.user = user
+            _audit_actor_set(user)
         return user
+
+
+def _audit_actor_set(user) -> None:
+    """PLT-5: AuditlogMiddleware picks the actor from the session before the view runs, so a bearer
+    token's user would be recorded as nobody. Its per-request context is a dict in a ContextVar;
+    naming the actor there attributes every change made by this request."""
+    with contextlib.suppress(LookupError):  # outside the middleware there is nothing to attribute
+        auditlog_value.get()["actor"] = user
 
 
 def _has_nul(value) -> bool:
