@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM = Path(os.environ.get("KESTREL_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -52,12 +53,19 @@ class PageProblems:
             self.messages.append(f"console {message.type}: {message.text}")
 
 
-@pytest.fixture(scope="session")
-def chromium_browser() -> Iterator:
+@pytest.fixture(scope="module")
+def chromium_browser(django_db_setup) -> Iterator:
+    """One Chromium per test module.
+
+    The sync Playwright API keeps an asyncio loop running in this thread, and Django refuses ORM calls
+    from a thread with a running loop (SynchronousOnlyOperation). Here that is safe: the loop only
+    talks to the browser, and the live server answers from its own thread. So the guard is lifted while
+    the browser lives, for this module only; the test database exists before the loop starts.
+    Tests using it need ``django_db(transaction=True, serialized_rollback=True)``: the live server
+    sees only committed data, and the flush after each test must not lose the migrations' data.
+    """
     if not CHROMIUM.exists():
-        pytest.skip(
-            f"{CHROMIUM} does not exist; install it with `apt-get install -y chromium` to run UI tests"
-        )
+        pytest.skip(f"{CHROMIUM} does not exist; `apt-get install -y chromium` to run the UI tests")
     if not VENDOR_STAMP.exists():
         pytest.fail(
             "kestrel/web/static/vendor/ is missing: run `python scripts/fetch_assets.py` "
@@ -66,21 +74,30 @@ def chromium_browser() -> Iterator:
         )
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    # Django keeps connections in an asgiref Local, which gives code running under the loop its own
+    # connection objects. They reach the same test database but lack what pytest-django attached to
+    # the originals: hand over the serialized migration data (serialized_rollback), and close them
+    # when the loop ends so PostgreSQL can drop the test database.
+    serialized = {
+        alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            for alias, contents in serialized.items():
+                if contents is not None:
+                    connections[alias]._test_serialized_contents = contents
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+                connections.close_all()
 
 
 @pytest.fixture
-def browser_page(chromium_browser, live_server, monkeypatch) -> Iterator:
-    """A fresh browser context at 1440×900, Chinese locale, with ``page.problems`` recording trouble.
-
-    The sync Playwright API keeps an asyncio loop running in this thread, so Django refuses ORM calls
-    here (SynchronousOnlyOperation) unless told the thread is safe: it is, the loop only talks to the
-    browser. The live server answers from its own thread.
-    """
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def browser_page(chromium_browser, live_server) -> Iterator:
+    """A fresh browser context at 1440×900, Chinese locale, with ``page.problems`` recording trouble."""
     context = chromium_browser.new_context(viewport=VIEWPORT, locale="zh-CN", base_url=live_server.url)
     context.set_default_timeout(15_000)
     page = context.new_page()
