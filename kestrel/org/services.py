@@ -200,6 +200,7 @@ def role_create(
     _ensure_role_name_free(name)
     _check_scope_departments(data_scope, departments)
     _check_no_escalation(actor, permissions)
+    _check_scope_grantable(actor, data_scope=data_scope, departments=departments, holders=[])
     with transaction.atomic():
         role = Role.objects.create(name=name, data_scope=data_scope, description=description)
         role.permissions.set(permissions)
@@ -220,6 +221,9 @@ def role_update(
     new_scope = role.data_scope if data_scope is UNSET else data_scope
     new_departments = list(role.departments.all()) if departments is UNSET else list(departments)
     _check_scope_departments(new_scope, new_departments)
+    if data_scope is not UNSET or departments is not UNSET:
+        holders = list(Department.objects.filter(employees__roles=role).distinct())
+        _check_scope_grantable(actor, data_scope=new_scope, departments=new_departments, holders=holders)
     if permissions is not UNSET:
         permissions = list(permissions)
         _check_no_escalation(actor, permissions)
@@ -343,7 +347,7 @@ def employee_create(
     name = _clean_name(name)
     roles = list(roles)
     _check_department_in_reach(actor, department)
-    _check_roles_grantable(actor, roles)
+    _check_roles_grantable(actor, roles, department=department)
     if password and not username:
         raise ValidationFailed(
             _("A password needs a username."),
@@ -430,7 +434,10 @@ def employee_update(
         employee.save(update_fields=[*dict.fromkeys([*fields, "user"])])
         if roles is not UNSET:
             roles = list(roles)
-            _check_roles_grantable(actor, roles)
+            held = set(employee.roles.values_list("pk", flat=True))
+            _check_roles_grantable(
+                actor, [r for r in roles if r.pk not in held], department=employee.department
+            )
             employee.roles.set(roles)
     if employee.user is not None:
         forget_reach(employee.user)
@@ -597,8 +604,51 @@ def _check_department_in_reach(actor: AbstractBaseUser | None, department: Depar
         )
 
 
-def _check_roles_grantable(actor: AbstractBaseUser | None, roles: list[Role]) -> None:
+def _check_roles_grantable(
+    actor: AbstractBaseUser | None, roles: list[Role], *, department: Department
+) -> None:
+    """Giving roles to an employee of ``department``: neither their permissions nor their data scope
+    may exceed the actor's own."""
     if actor is None or actor.is_superuser or not roles:
         return
     permissions = list(Permission.objects.filter(kestrel_roles__in=roles).select_related("content_type"))
     _check_no_escalation(actor, permissions)
+    for role in roles:
+        _check_scope_grantable(
+            actor, data_scope=role.data_scope, departments=list(role.departments.all()), holders=[department]
+        )
+
+
+def _check_scope_grantable(
+    actor: AbstractBaseUser | None,
+    *,
+    data_scope: str,
+    departments: list[Department],
+    holders: list[Department],
+) -> None:
+    """PLT-2: a data scope (数据权限) is a permission too; nobody hands out one reaching further than
+    their own. ``holders`` are the departments of the employees who would hold it, which the
+    relative scopes (own department, own department and below) depend on."""
+    if actor is None or actor.is_superuser:
+        return
+    reach = reach_for(actor)
+    if reach.everything or data_scope == DataScope.SELF:
+        return
+    needed = Q(pk__in=[])
+    if data_scope == DataScope.DEPARTMENTS:
+        needed |= Q(pk__in=[d.pk for d in departments])
+    elif data_scope == DataScope.DEPARTMENT:
+        needed |= Q(pk__in=[d.pk for d in holders])
+    elif data_scope == DataScope.DEPARTMENT_TREE:
+        for holder in holders:
+            needed |= Q(path__startswith=holder.path)
+    reachable = reach.department_subquery()
+    beyond = Department.objects.filter(needed)
+    if reachable is not None:
+        beyond = beyond.exclude(pk__in=reachable)
+    if data_scope == DataScope.ALL or beyond.exists():
+        raise PermissionDenied(
+            _("You cannot grant a data scope wider than your own."),
+            code=error_codes.PRIVILEGE_ESCALATION,
+            details={"data_scope": [_("Reaches beyond your own data scope.")]},
+        )

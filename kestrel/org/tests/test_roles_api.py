@@ -177,3 +177,63 @@ def test_plt2_role_list_query_count_does_not_grow(api, org, django_assert_max_nu
     assert large["count"] == small["count"] + 15
     added_items = [r for r in large["items"] if r["id"] in added]
     assert [(len(r["permissions"]), len(r["department_ids"])) for r in added_items] == [(5, 2)] * 15
+
+
+@pytest.fixture
+def regional_admin(org):
+    """The East regional manager: own region and below, and may manage roles and employees."""
+    employee = org.employees["east_rm"]
+    manage = ["org.add_role", "org.change_role", "org.add_employee", "org.change_employee"]
+    employee.roles.set([RoleFactory(data_scope=DataScope.DEPARTMENT_TREE, permissions=[*READ_ORG, *manage])])
+    return ApiClient(token_for(employee.user))
+
+
+def test_plt2_no_data_scope_escalation_through_new_roles(org, regional_admin):
+    everything = {"name": "全公司", "data_scope": "all"}
+    assert_error(regional_admin.post("/roles", everything), 403, "privilege_escalation")
+    north = {"name": "华北", "data_scope": "departments", "department_ids": [org.departments["bj"].pk]}
+    assert_error(regional_admin.post("/roles", north), 403, "privilege_escalation")
+    # Within one's own reach, and the relative scopes, are fine.
+    east = {"name": "上海", "data_scope": "departments", "department_ids": [org.departments["sh"].pk]}
+    assert regional_admin.post("/roles", east).status_code == 201
+    assert regional_admin.post("/roles", {"name": "本部门", "data_scope": "department"}).status_code == 201
+
+
+def test_plt2_no_data_scope_escalation_through_role_changes(org, regional_admin):
+    role = RoleFactory(data_scope=DataScope.SELF)
+    org.employees["sh_a_rep1"].roles.add(role)
+    assert_error(
+        regional_admin.patch(f"/roles/{role.pk}", {"data_scope": "all"}), 403, "privilege_escalation"
+    )
+    # The holder sits inside the East region: their own subtree is within reach.
+    assert regional_admin.patch(f"/roles/{role.pk}", {"data_scope": "department_tree"}).status_code == 200
+    # Held by someone in the North, the same change would reach beyond the East region.
+    org.employees["bj_gm"].roles.add(role)
+    assert_error(
+        regional_admin.patch(f"/roles/{role.pk}", {"data_scope": "department"}), 403, "privilege_escalation"
+    )
+    assert Role.objects.get(pk=role.pk).data_scope == DataScope.DEPARTMENT_TREE
+
+
+def test_plt2_no_data_scope_escalation_through_role_assignment(org, regional_admin):
+    everything = RoleFactory(data_scope=DataScope.ALL)
+    tree = RoleFactory(data_scope=DataScope.DEPARTMENT_TREE)
+    me = org.employees["east_rm"]
+    # Not to oneself, nor to anyone else.
+    mine = [*me.roles.values_list("pk", flat=True), everything.pk]
+    assert_error(regional_admin.patch(f"/employees/{me.pk}", {"role_ids": mine}), 403, "privilege_escalation")
+    rep = org.employees["sh_a_rep1"]
+    assert_error(
+        regional_admin.patch(f"/employees/{rep.pk}", {"role_ids": [everything.pk]}),
+        403,
+        "privilege_escalation",
+    )
+    new = {"name": "新人", "department_id": org.departments["sh"].pk, "role_ids": [everything.pk]}
+    assert_error(regional_admin.post("/employees", new), 403, "privilege_escalation")
+    # Their own department and below, inside the region: fine.
+    assert regional_admin.patch(f"/employees/{rep.pk}", {"role_ids": [tree.pk]}).status_code == 200
+    # Roles already held (granted by an administrator) do not block other edits.
+    rep.roles.add(everything)
+    assert regional_admin.patch(f"/employees/{rep.pk}", {"name": "改名"}).status_code == 200
+    kept = [tree.pk, everything.pk]
+    assert regional_admin.patch(f"/employees/{rep.pk}", {"role_ids": kept}).status_code == 200
