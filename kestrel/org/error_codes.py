@@ -1,4 +1,5 @@
 DEPARTMENT_CYCLE = "department_cycle"
+DEPARTMENT_TOO_DEEP = "department_too_deep"
 DEPARTMENT_NOT_EMPTY = "department_not_empty"
 DEPARTMENT_NAME_TAKEN = "department_name_taken"
 UNKNOWN_DEPARTMENT = "unknown_department"

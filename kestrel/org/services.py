@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import F, ProtectedError, Q, Value
+from django.db.models import F, Max, ProtectedError, Q, Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,6 +51,7 @@ def department_create(
             name=name, parent=parent, kind=kind, code=code, manager=manager, sort_order=sort_order
         )
         department.path = _child_path(parent, department.pk)
+        _check_path_fits(len(department.path))
         department.depth = 0 if parent is None else parent.depth + 1
         department.save(update_fields=["path", "depth"])
     return department
@@ -112,6 +113,8 @@ def _department_move(department: Department, parent: Department | None) -> None:
         )
     old_prefix = department.path
     new_prefix = _child_path(parent, department.pk)
+    longest = Department.objects.filter(path__startswith=old_prefix).aggregate(n=Max(Length("path")))["n"]
+    _check_path_fits(longest - len(old_prefix) + len(new_prefix))
     depth_change = parent.depth + 1 - department.depth
     # One set-based UPDATE re-roots the whole subtree, however large.
     Department.objects.filter(path__startswith=old_prefix).update(
@@ -145,6 +148,16 @@ def department_delete(*, actor: AbstractBaseUser | None, department: Department)
             code=error_codes.DEPARTMENT_NOT_EMPTY,
             details={"referenced_by": sorted({type(o)._meta.verbose_name for o in error.protected_objects})},
         ) from error
+
+
+def _check_path_fits(length: int) -> None:
+    # Past the column's size PostgreSQL would fail the write (SQLite would silently store it).
+    if length > Department._meta.get_field("path").max_length:
+        raise ValidationFailed(
+            _("The department tree would be too deep here."),
+            code=error_codes.DEPARTMENT_TOO_DEEP,
+            details={"parent_id": [_("Choose a parent department higher up in the tree.")]},
+        )
 
 
 def _child_path(parent: Department | None, pk: int) -> str:
