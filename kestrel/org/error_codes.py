@@ -1,6 +1,7 @@
 DEPARTMENT_CYCLE = "department_cycle"
 DEPARTMENT_TOO_DEEP = "department_too_deep"
 DEPARTMENT_NOT_EMPTY = "department_not_empty"
+DEPARTMENT_IN_USE = "department_in_use"
 DEPARTMENT_NAME_TAKEN = "department_name_taken"
 UNKNOWN_DEPARTMENT = "unknown_department"
 UNKNOWN_POSITION = "unknown_position"

@@ -126,7 +126,8 @@ def _department_move(department: Department, parent: Department | None) -> None:
 
 
 def department_delete(*, actor: AbstractBaseUser | None, department: Department) -> None:
-    """Delete an empty department; one with sub-departments or employees is refused."""
+    """Delete an empty department; one with sub-departments, employees, or listed in a role's data
+    scope is refused."""
     employee_count = Employee.objects.filter(department=department).count()
     child_count = Department.objects.filter(parent=department).count()
     if employee_count or child_count:
@@ -138,6 +139,16 @@ def department_delete(*, actor: AbstractBaseUser | None, department: Department)
             % {"employees": employee_count, "children": child_count},
             code=error_codes.DEPARTMENT_NOT_EMPTY,
             details={"employees": employee_count, "sub_departments": child_count},
+        )
+    # Deleting would silently drop it from roles' listed departments, possibly leaving a "listed
+    # departments" role with none (PLT-2) — the roles are changed first, deliberately.
+    role_names = list(department.scoped_roles.values_list("name", flat=True))
+    if role_names:
+        raise Conflict(
+            _("Roles still list this department in their data scope: %(roles)s.")
+            % {"roles": ", ".join(role_names)},
+            code=error_codes.DEPARTMENT_IN_USE,
+            details={"roles": role_names},
         )
     try:
         with transaction.atomic():

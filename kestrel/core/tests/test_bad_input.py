@@ -340,3 +340,19 @@ def test_plt8_errors_are_in_chinese_by_default_and_english_on_request(client):
     ).json()
     assert zh["code"] == en["code"] == "not_found"
     assert en["message"] == "Employee not found."
+
+
+def test_plt8_oversized_body_is_4xx(client, org):
+    huge = '{"name": "' + "x" * (3 * 1024 * 1024) + '"}'  # beyond DATA_UPLOAD_MAX_MEMORY_SIZE
+    _assert_4xx(client.post("/departments", raw=huge))
+
+
+def test_plt8_an_unexpected_failure_is_still_json(client, monkeypatch):
+    # Not bad input — a bug; but even then the client gets the error format, and no traceback.
+    def broken(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("kestrel.org.selectors.employee_list", broken)
+    response = client.get("/employees")
+    assert response.status_code == 500
+    assert response.json() == {"code": "server_error", "message": "Internal Server Error", "details": {}}

@@ -137,6 +137,15 @@ def test_plt1_delete_department_with_employees_or_children_is_refused(api):
     assert_error(api.delete(f"/departments/{empty.pk}"), 404, "not_found")
 
 
+def test_plt2_delete_department_listed_in_a_role_scope_is_refused(api):
+    listed = DepartmentFactory(parent=company_root())
+    role = RoleFactory(name="两地客服", data_scope="departments", departments=[listed])
+    body = assert_error(api.delete(f"/departments/{listed.pk}"), 409, "department_in_use")
+    assert body["details"] == {"roles": ["两地客服"]}
+    api.patch(f"/roles/{role.pk}", {"data_scope": "self"})
+    assert api.delete(f"/departments/{listed.pk}").status_code == 204
+
+
 def test_plt1_department_patch_edits_fields_and_rejects_nulls(api):
     department = DepartmentFactory(parent=company_root())
     response = api.patch(
