@@ -3,7 +3,8 @@
 import pytest
 
 from kestrel.core import pagination
-from kestrel.org.tests.fixtures import assert_error
+from kestrel.core.scope import DataScope
+from kestrel.org.tests.fixtures import ApiClient, assert_error, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -30,3 +31,10 @@ def test_plt8_count_is_capped_for_speed(api, org, monkeypatch):
 @pytest.mark.parametrize("page_size", [0, 501])
 def test_plt8_page_size_is_bounded(api, page_size):
     assert_error(api.get("/employees", {"page_size": page_size}), 422, "validation_error")
+
+
+def test_plt2_count_is_of_the_visible_rows_only(org):
+    viewer = org.viewer("sh_a_rep1", DataScope.DEPARTMENT)
+    body = ApiClient(token_for(viewer.user)).get("/employees", {"page_size": 2}).json()
+    assert body["count"] == 3  # sh_a_lead, sh_a_rep1, sh_a_rep2
+    assert len(body["items"]) == 2

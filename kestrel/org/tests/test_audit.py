@@ -6,6 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from kestrel.org.models import Department, Employee, Role
 from kestrel.org.tests.factories import RoleFactory, company_root
+from kestrel.org.tests.fixtures import ApiClient, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +93,19 @@ def test_plt5_employee_changes_and_role_assignments_are_audited(api, superuser, 
     user_entries = _entries(type(user), user.pk)
     assert any(e.changes_dict.get("is_active") == ["True", "False"] for e in user_entries)
     assert all("password" not in e.changes_dict or "*" in e.changes_dict["password"][1] for e in user_entries)
+
+
+def test_plt5_scoped_changes_name_their_actor_and_invisible_targets_leave_no_trace(org):
+    manager = org.employees["sh_gm"]
+    manager.roles.set(
+        [RoleFactory(data_scope="department_tree", permissions=["org.view_employee", "org.change_employee"])]
+    )
+    client = ApiClient(token_for(manager.user))
+    inside, outside = org.employees["sh_b_rep1"], org.employees["bj_a_rep1"]
+    last = LogEntry.objects.order_by("-pk").values_list("pk", flat=True).first()
+    assert client.patch(f"/employees/{inside.pk}", {"mobile": "13900000000"}).status_code == 200
+    assert client.patch(f"/employees/{outside.pk}", {"mobile": "13900000000"}).status_code == 404
+    (entry,) = LogEntry.objects.filter(pk__gt=last)
+    assert entry.object_pk == str(inside.pk)
+    assert entry.actor_id == manager.user_id
+    assert entry.changes_dict["mobile"] == ["", "13900000000"]
