@@ -95,7 +95,7 @@ def org_index(request: HttpRequest) -> HttpResponse:
         "trail": trail,
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
-        "query_without_page": _query_without_page(request),
+        "page_link": _page_link_prefix(request),
     }
     if request.htmx and not request.htmx.history_restore_request and request.htmx.target == RESULTS_TARGET:
         response = render(request, "org/_employee_results.html", {**context, "oob": True})
@@ -143,7 +143,9 @@ def _page(request: HttpRequest, employees: Any) -> Page:
     return paginator.get_page(request.GET.get("page"))
 
 
-def _query_without_page(request: HttpRequest) -> str:
+def _page_link_prefix(request: HttpRequest) -> str:
+    """``?department=4&…&page=`` (or ``?page=``): the current filters, ready for a page number."""
     query = request.GET.copy()
     query.pop("page", None)
-    return query.urlencode()
+    encoded = query.urlencode()
+    return f"?{encoded}&page=" if encoded else "?page="

@@ -10,4 +10,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/profile/", views.profile, name="profile"),
     path("", views.home, name="home"),
+    # Pages without their own icon link (the admin, the API docs) make browsers ask for /favicon.ico.
+    path("favicon.ico", views.favicon),
 ]

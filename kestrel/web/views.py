@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser, Permission
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -27,6 +28,11 @@ class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Resolved per request: with the manifest storage the hashed name exists only after collectstatic.
+    return redirect(static("web/kestrel-mark.svg"))
 
 
 @dataclass

@@ -191,6 +191,14 @@ def test_home_shows_data_scope_summary(client: Client, company: Company) -> None
     assert response.context["chart"].values == [1, 2]
 
 
+def test_home_skips_the_chart_when_everyone_visible_is_in_one_unit(client: Client, company: Company) -> None:
+    login(client, company.rep)
+    html = client.get(HOME).content.decode()
+    assert 'data-testid="chart-single-unit"' in html
+    assert "您数据权限范围内的 1 名员工在销售一部。" in html
+    assert "echarts" not in html
+
+
 # --- Org page: data scope (PLT-2) ----------------------------------------------------------------
 
 
@@ -326,7 +334,8 @@ def test_org_pagination(client: Client, company: Company) -> None:
     assert first.context["page"].paginator.count == 27
     second = client.get(ORG, {"department": company.hangzhou.pk, "status": "active", "sub": "1", "page": 2})
     assert len(names_in_table(second)) == 7
-    assert f"department={company.hangzhou.pk}" in second.context["query_without_page"]
+    assert second.context["page_link"] == f"?department={company.hangzhou.pk}&status=active&sub=1&page="
+    assert client.get(ORG).context["page_link"] == "?page="
 
 
 def test_org_query_count_does_not_grow_with_employees(client: Client, company: Company) -> None:
@@ -437,3 +446,9 @@ def test_static_assets_are_local(client: Client, company: Company) -> None:
         "django_htmx/htmx-2.min.js",
     ):
         assert asset in html
+
+
+def test_favicon_points_at_the_logo(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith("web/kestrel-mark.svg")

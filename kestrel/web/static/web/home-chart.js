@@ -10,6 +10,8 @@
     // Tabler's colour variables are oklch()/light-dark() expressions ECharts cannot parse: plain hex.
     var primary = "#066fd1";
     var muted = "#6b7280";
+    // A bar per unit: the height follows the number of units (CSSOM, which the CSP allows).
+    element.style.height = Math.max(180, 36 * labels.length + 48) + "px";
     var chart = window.echarts.init(element, null, { renderer: "canvas" });
     chart.setOption({
       // richText tooltips are drawn on the canvas: HTML tooltips would carry style="" attributes,
