@@ -149,8 +149,9 @@ def test_plt7_preferences_choose_channels_and_in_app_stays_on(employee):
     services.channel_preference_set(employee=employee, channel=Channel.SMS, enabled=True)
     notify(event_key="e:2", kind="k", recipients=[employee], title="t")
     assert list(OutboxMessage.objects.values_list("channel", "address")) == [(Channel.SMS, "13800138000")]
-    with pytest.raises(ValidationFailed, match="cannot be switched off"):
+    with pytest.raises(ValidationFailed) as raised:
         services.channel_preference_set(employee=employee, channel=Channel.IN_APP, enabled=False)
+    assert raised.value.code == "in_app_required"
     with pytest.raises(ValidationFailed):
         services.channel_preference_set(employee=employee, channel="pigeon", enabled=True)
 

@@ -163,8 +163,10 @@ def test_plt4_bad_csv_reports_every_bad_line_and_loads_nothing():
 
 
 def test_plt4_csv_without_header_is_refused():
-    with pytest.raises(ValidationFailed, match="header"):
+    with pytest.raises(ValidationFailed) as raised:
         calendar_import_csv(actor=None, content=b"2027-01-01,holiday,x\n")
+    assert raised.value.code == "calendar_file_invalid"
+    assert raised.value.details["errors"][0]["line"] == 1
 
 
 def test_plt4_calendar_import_command_reports_line_numbers(tmp_path):
