@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from kestrel.org.models import Department, Employee, Position, Role
 
@@ -63,3 +65,14 @@ class EmployeeAdmin(admin.ModelAdmin):
     search_fields = ["name", "employee_no", "user__username", "mobile"]
     autocomplete_fields = ["department", "manager", "user"]
     filter_horizontal = ["roles", "extra_positions"]
+
+
+class LoginAdmin(UserAdmin):
+    """Logins are deactivated, never deleted: audit rows (append-only, PLT-5) name them as actors."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), LoginAdmin)
