@@ -61,8 +61,8 @@ def chromium_browser(django_db_setup) -> Iterator:
     from a thread with a running loop (SynchronousOnlyOperation). Here that is safe: the loop only
     talks to the browser, and the live server answers from its own thread. So the guard is lifted while
     the browser lives, for this module only; the test database exists before the loop starts.
-    Tests using it need ``django_db(transaction=True, serialized_rollback=True)``: the live server
-    sees only committed data, and the flush after each test must not lose the migrations' data.
+    Tests using it need ``django_db(transaction=True)``: the live server sees only committed data.
+    (Not serialized_rollback: it collides with content types re-created by earlier flushes.)
     """
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} does not exist; `apt-get install -y chromium` to run the UI tests")
@@ -75,18 +75,11 @@ def chromium_browser(django_db_setup) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     # Django keeps connections in an asgiref Local, which gives code running under the loop its own
-    # connection objects. They reach the same test database but lack what pytest-django attached to
-    # the originals: hand over the serialized migration data (serialized_rollback), and close them
-    # when the loop ends so PostgreSQL can drop the test database.
-    serialized = {
-        alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections
-    }
+    # connection objects (same test database). Close them when the loop ends, or PostgreSQL cannot
+    # drop the test database at the end of the session.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         with sync_playwright() as playwright:
-            for alias, contents in serialized.items():
-                if contents is not None:
-                    connections[alias]._test_serialized_contents = contents
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:
                 yield browser

@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 
 from kestrel.core.scope import DataScope
-from kestrel.org.models import Department, Employee, Position
+from kestrel.org.demo import positions_ensure
+from kestrel.org.models import Department, Employee
 from kestrel.org.tests.factories import DepartmentFactory, EmployeeFactory, RoleFactory, company_root
 from kestrel.web.tests.browser import *  # noqa: F403  (the Playwright fixtures)
 
@@ -36,7 +37,8 @@ def company(db) -> Company:
     hangzhou = DepartmentFactory(name="杭州分公司", parent=region, kind=Department.Kind.BRANCH)
     rep_role = RoleFactory(name="销售代表", data_scope=DataScope.SELF)
     gm_role = RoleFactory(name="分支机构总经理", data_scope=DataScope.DEPARTMENT_TREE)
-    positions = {p.code: p for p in Position.objects.all()}
+    # From the preset, not the migration's rows: a live-server test's flush removes those.
+    positions = {p.code: p for p in positions_ensure()}
     gm = EmployeeFactory(
         name="任兰英",
         username="sh_gm",

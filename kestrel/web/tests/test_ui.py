@@ -9,9 +9,8 @@ from kestrel.org.tests.factories import PASSWORD
 from kestrel.web.tests.browser import screenshot
 from kestrel.web.tests.conftest import Company
 
-# serialized_rollback: the flush after each live-server test would otherwise also delete the positions
-# the data migration loads, and every later test in the session would miss them.
-pytestmark = [pytest.mark.ui, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# transaction=True: the live server sees only committed rows (the company fixture's).
+pytestmark = [pytest.mark.ui, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page, username: str) -> None:
