@@ -144,6 +144,10 @@ def tarball_url(registry: str, name: str, version: str) -> str:
 def install(packages: dict[str, dict], *, registry: str, stamp: str) -> None:
     VENDOR_DIR.parent.mkdir(parents=True, exist_ok=True)
     # Build beside the target and swap at the end, so an interrupted run never leaves half a vendor/.
+    # The hidden name keeps staging out of collectstatic (it ignores ".*"); leftovers of a killed run
+    # are removed here.
+    for leftover in VENDOR_DIR.parent.glob(".vendor-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=".vendor-", dir=VENDOR_DIR.parent))
     try:
         for name, entry in packages.items():
