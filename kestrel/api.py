@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
+from ninja.responses import Status
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
@@ -174,7 +175,7 @@ def auth_token(request, payload: TokenIn):
     token = api_token_issue(request=request, username=payload.username, password=payload.password)
     user = api_token_user(key=token)
     user_logged_in.send(sender=user.__class__, request=request, user=user)
-    return 200, {"token": token}
+    return Status(200, {"token": token})
 
 
 @api.get("/auth/me", response=MeOut, tags=["auth"])

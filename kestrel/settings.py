@@ -87,7 +87,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "kestrel.core.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -138,6 +138,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("KESTREL_TEST_SQLITE_NAME") or None}
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Engineers sharing one PostgreSQL server give their test runs different names.
+    if os.environ.get("KESTREL_TEST_DB_NAME"):
+        DATABASES["default"]["TEST"] = {"NAME": os.environ["KESTREL_TEST_DB_NAME"]}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -2,7 +2,10 @@ import json
 from collections.abc import Callable
 from http import HTTPStatus
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from kestrel.core import error_codes
@@ -76,3 +79,21 @@ def _status_message(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return _("The request failed.")
+
+
+class ChineseFirstLocaleMiddleware(LocaleMiddleware):
+    """PLT-3: pages are Chinese unless the user picked English with the language switch (a cookie).
+
+    Browsers on company machines often send an English Accept-Language; that alone does not switch
+    the UI. API clients may still ask for English with Accept-Language.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path.startswith(API_PREFIX):
+            super().process_request(request)
+            return
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        supported = {code for code, _name in settings.LANGUAGES}
+        language = chosen if chosen in supported else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()

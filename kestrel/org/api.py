@@ -4,6 +4,7 @@ from typing import Annotated
 
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
+from ninja.responses import Status
 from ninja.pagination import paginate
 from pydantic import StringConstraints
 
@@ -130,7 +131,7 @@ def department_create(request, payload: DepartmentIn):
         manager=_employee_ref(request, payload.manager_id, "manager_id"),
         sort_order=payload.sort_order,
     )
-    return 201, department
+    return Status(201, department)
 
 
 @router.get("/departments/{int:department_id}", response=DepartmentOut)
@@ -156,7 +157,7 @@ def department_update(request, department_id: int, payload: DepartmentPatch):
 def department_delete(request, department_id: int):
     department = selectors.department_get(actor=request.user, id=department_id)
     services.department_delete(actor=request.user, department=department)
-    return 204, None
+    return Status(204, None)
 
 
 # --- Roles ---------------------------------------------------------------------------------------
@@ -180,7 +181,7 @@ def role_create(request, payload: RoleIn):
         departments=_departments_ref(request, payload.department_ids),
         permissions=services.permissions_from_codes(payload.permissions),
     )
-    return 201, selectors.role_get(actor=request.user, id=role.pk)
+    return Status(201, selectors.role_get(actor=request.user, id=role.pk))
 
 
 @router.get("/roles/{int:role_id}", response=RoleOut)
@@ -206,7 +207,7 @@ def role_update(request, role_id: int, payload: RolePatch):
 @requires("org.delete_role")
 def role_delete(request, role_id: int):
     services.role_delete(actor=request.user, role=selectors.role_get(actor=request.user, id=role_id))
-    return 204, None
+    return Status(204, None)
 
 
 # --- Employees -----------------------------------------------------------------------------------
@@ -238,7 +239,7 @@ def employee_create(request, payload: EmployeeIn):
         hired_on=payload.hired_on,
         status=payload.status,
     )
-    return 201, selectors.employee_get(actor=request.user, id=employee.pk)
+    return Status(201, selectors.employee_get(actor=request.user, id=employee.pk))
 
 
 @router.get("/employees/{int:employee_id}", response=EmployeeOut)
@@ -272,7 +273,7 @@ def employee_delete(request, employee_id: int):
     services.employee_delete(
         actor=request.user, employee=selectors.employee_get(actor=request.user, id=employee_id)
     )
-    return 204, None
+    return Status(204, None)
 
 
 # --- Positions (read-only catalogue; edited in the admin) -----------------------------------------

@@ -1,5 +1,6 @@
 import argparse
 import os
+import signal
 import subprocess
 import sys
 
@@ -39,6 +40,9 @@ class Command(BaseCommand):
             child = subprocess.Popen([sys.executable, "-m", "kestrel", "worker"])
             self.stdout.write(f"Background-job worker started (pid {child.pid}).")
         self.stdout.write(f"Kestrel 客隼 serving on http://{host}:{port}/ (waitress, {threads} threads)")
+        # systemd and container runtimes stop services with SIGTERM: leave through `finally`, so the
+        # worker child is stopped too instead of being orphaned.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             serve(application, host=host, port=port, threads=threads, ident="kestrel")
         finally:
@@ -48,3 +52,7 @@ class Command(BaseCommand):
                     child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.kill()
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(0)
