@@ -4,8 +4,8 @@ from typing import Annotated
 
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
-from ninja.responses import Status
 from ninja.pagination import paginate
+from ninja.responses import Status
 from pydantic import StringConstraints
 
 from kestrel.core.errors import NotFound, ValidationFailed
