@@ -20,6 +20,7 @@ from kestrel.core import error_codes
 from kestrel.core.errors import KestrelError
 from kestrel.core.permissions import authenticated, public
 from kestrel.core.services import api_token_issue, api_token_user
+from kestrel.customers.api import router as customers_router
 from kestrel.notify.api import router as notify_router
 from kestrel.org.api import router as org_router
 
@@ -203,3 +204,4 @@ def auth_me(request):
 
 api.add_router("/", org_router)
 api.add_router("/", notify_router)
+api.add_router("/", customers_router)

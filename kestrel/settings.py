@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "kestrel.workdays",
     "kestrel.jobs",
     "kestrel.notify",
+    "kestrel.customers",
     "kestrel.web",
 ]
 
@@ -287,6 +288,12 @@ KESTREL_SMS_SIGNATURE = os.environ.get("KESTREL_SMS_SIGNATURE", "客隼")
 KESTREL_WEBHOOK_TIMEOUT = float(os.environ.get("KESTREL_WEBHOOK_TIMEOUT", "5"))
 KESTREL_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("KESTREL_NOTIFY_MAX_ATTEMPTS", "8"))
 KESTREL_NOTIFY_RETRY_BASE_SECONDS = int(os.environ.get("KESTREL_NOTIFY_RETRY_BASE_SECONDS", "30"))
+
+# --- Customer archive (ARC) ---------------------------------------------------------------------
+KESTREL_CUSTOMER_CODE_PATTERN = os.environ.get("KESTREL_CUSTOMER_CODE_PATTERN", "C{year}{seq:06d}")
+# ARC-14: amounts masked for roles without customers.view_sensitive (bank accounts and personal
+# phones always are).
+KESTREL_MASKED_AMOUNTS = env_list("KESTREL_MASKED_AMOUNTS", [])
 
 # --- Audit (PLT-5) --------------------------------------------------------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False

@@ -34,3 +34,17 @@ class ApiToken(models.Model):
     @staticmethod
     def hash_key(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Sequence(models.Model):
+    """Named counters for human-readable numbers (customer codes, complaint card numbers, …)."""
+
+    key = models.CharField(_("key"), max_length=100, unique=True)
+    value = models.PositiveBigIntegerField(_("last value"), default=0)
+
+    class Meta:
+        verbose_name = _("sequence")
+        verbose_name_plural = _("sequences")
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

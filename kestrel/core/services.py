@@ -47,3 +47,18 @@ def api_token_user(*, key: str):
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def sequence_next(*, key: str, count: int = 1) -> int:
+    """Reserve ``count`` numbers of the named sequence; returns the first. Safe under concurrency:
+    the row is locked for the increment (SQLite serialises writers anyway)."""
+    from django.db import transaction
+    from django.db.models import F
+
+    from kestrel.core.models import Sequence
+
+    with transaction.atomic():
+        Sequence.objects.get_or_create(key=key)
+        Sequence.objects.filter(key=key).update(value=F("value") + count)
+        value = Sequence.objects.select_for_update().get(key=key).value
+    return value - count + 1

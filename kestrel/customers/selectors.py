@@ -1,0 +1,142 @@
+"""Reads of the customer archive. Every read goes through ``Customer.objects.readable_by(actor)``:
+data scope (PLT-2) and confidentiality with access grants (ARC-6) in one WHERE clause."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from kestrel.core.errors import NotFound
+from kestrel.customers.models import ArchiveView, Contact, Customer
+from kestrel.customers.validators import normalise_credit_code, normalise_phone
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    q: str = ""
+    kind: str | None = None
+    status: str | None = None
+    grade_id: int | None = None
+    industry_id: int | None = None
+    province_id: int | None = None
+    city_id: int | None = None
+    district_id: int | None = None
+    owner_id: int | None = None
+    department_id: int | None = None
+    confidentiality: str | None = None
+    lifecycle_stage: str | None = None
+    source: str | None = None
+    tag: str | None = None
+
+
+def customer_list(*, actor: AbstractBaseUser, filters: CustomerFilter | None = None) -> QuerySet[Customer]:
+    filters = filters or CustomerFilter()
+    customers = (
+        Customer.objects.readable_by(actor)
+        .select_related("owner", "department", "grade", "province", "city", "district", "industry")
+        .prefetch_related("tags")
+    )
+    exact = {
+        "kind": filters.kind,
+        "status": filters.status,
+        "grade_id": filters.grade_id,
+        "industry_id": filters.industry_id,
+        "province_id": filters.province_id,
+        "city_id": filters.city_id,
+        "district_id": filters.district_id,
+        "owner_id": filters.owner_id,
+        "department_id": filters.department_id,
+        "confidentiality": filters.confidentiality,
+        "lifecycle_stage": filters.lifecycle_stage,
+        "source": filters.source,
+    }
+    customers = customers.filter(
+        **{field: value for field, value in exact.items() if value not in (None, "")}
+    )
+    if filters.tag:
+        customers = customers.filter(
+            pk__in=Customer.tags.through.objects.filter(tag__name=filters.tag).values("customer_id")
+        )
+    if filters.q:
+        customers = customers.filter(customer_search_condition(filters.q))
+    return customers.order_by("-pk")
+
+
+def customer_search_condition(text: str) -> Q:
+    """ARC-10: name, short name, full pinyin, pinyin initials, code, credit code, phone, contact name,
+    Chinese substring. (The indexed search engine replaces this condition; the meaning stays.)"""
+    text = text.strip()
+    lowered = text.lower()
+    condition = (
+        Q(name__icontains=text)
+        | Q(short_name__icontains=text)
+        | Q(code__iexact=text)
+        | Q(pk__in=Contact.objects.filter(name=text).values("customer_id"))
+    )
+    if lowered.isascii() and lowered.isalpha():
+        condition |= Q(name_initials__startswith=lowered) | Q(name_pinyin__startswith=lowered)
+    if len(text) == 18:
+        condition |= Q(credit_code=normalise_credit_code(text))
+    phone = normalise_phone(text)
+    if phone.replace("-", "").isdigit() and len(phone) >= 7:
+        condition |= Q(phone=phone) | Q(pk__in=Contact.objects.filter(mobile=phone).values("customer_id"))
+    return condition
+
+
+def customer_get(*, actor: AbstractBaseUser, id: int, channel: str = "detail") -> Customer:
+    """A readable customer, its read logged (ARC-6). An unreadable one is "not found" — whether it
+    exists or not — and an attempt on an existing one is logged as denied."""
+    customer = (
+        Customer.objects.readable_by(actor)
+        .select_related(
+            "owner", "department", "grade", "province", "city", "district", "industry", "relationship_manager"
+        )
+        .prefetch_related("tags", "co_owners")
+        .filter(pk=id)
+        .first()
+    )
+    if customer is None:
+        if Customer.objects.filter(pk=id).exists():
+            ArchiveView.objects.create(
+                customer_id=id, viewer=actor, channel=channel, outcome=ArchiveView.Outcome.DENIED
+            )
+        raise NotFound(_("Customer not found."), details={"id": id})
+    ArchiveView.objects.create(
+        customer=customer, viewer=actor, channel=channel, outcome=ArchiveView.Outcome.READ
+    )
+    return customer
+
+
+def customer_360(*, actor: AbstractBaseUser, id: int) -> dict[str, Any]:
+    """ARC-13: everything known about one customer. Sections of modules not built yet are absent."""
+    customer = customer_get(actor=actor, id=id, channel="360")
+    return {
+        "customer": customer,
+        "contacts": list(customer.contacts.all()),
+        "major_events": list(customer.major_events.select_related("recorded_by")[:50]),
+        "grade_history": list(
+            customer.grade_changes.select_related("from_grade", "to_grade", "scheme", "changed_by")[:50]
+        ),
+    }
+
+
+def contact_list(
+    *, actor: AbstractBaseUser, customer_id: int | None = None, q: str = ""
+) -> QuerySet[Contact]:
+    contacts = Contact.objects.filter(
+        customer__in=Customer.objects.readable_by(actor).values("pk")
+    ).select_related("customer")
+    if customer_id is not None:
+        contacts = contacts.filter(customer_id=customer_id)
+    if q:
+        contacts = contacts.filter(Q(name__icontains=q) | Q(mobile=normalise_phone(q)))
+    return contacts.order_by("customer_id", "-is_primary", "name", "pk")
+
+
+def contact_get(*, actor: AbstractBaseUser, id: int) -> Contact:
+    contact = contact_list(actor=actor).filter(pk=id).first()
+    if contact is None:
+        raise NotFound(_("Contact not found."), details={"id": id})
+    return contact
