@@ -664,3 +664,204 @@ class ArchiveView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.viewer_id} {self.outcome} {self.customer_id} ({self.channel})"
+
+
+class CustomField(TimeStampedModel):
+    """An admin-defined field of the master file (ARC-1): values live in ``Customer.custom_fields``."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", _("Text")
+        NUMBER = "number", _("Number")
+        DECIMAL = "decimal", _("Amount")
+        DATE = "date", _("Date")
+        BOOLEAN = "boolean", _("Yes / no")
+        CHOICE = "choice", _("Choice")
+        MULTI_CHOICE = "multi_choice", _("Multiple choice")
+
+    key = models.SlugField(_("key"), max_length=50, unique=True)
+    label = models.CharField(_("label"), max_length=100)
+    type = models.CharField(_("type"), max_length=20, choices=Type.choices, default=Type.TEXT)
+    required = models.BooleanField(_("required"), default=False)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    validation = models.JSONField(
+        _("validation"),
+        default=dict,
+        blank=True,
+        help_text=_('e.g. {"max_length": 50, "pattern": "^[A-Z]+$", "min": 0, "max": 100}'),
+    )
+    sort_order = models.IntegerField(_("sort order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["sort_order", "key"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ImportJob(TimeStampedModel):
+    """One import of customers or contacts (ARC-11): its options, progress and row-by-row report."""
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        CONTACTS = "contacts", _("Contacts")
+
+    class Mode(models.TextChoices):
+        CREATE = "create", _("Create only")
+        UPDATE = "update", _("Update on match")
+        UPSERT = "upsert", _("Create or update")
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Checked")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CUSTOMERS)
+    mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, default=Mode.CREATE)
+    match_key = models.CharField(_("match key"), max_length=30, blank=True)
+    skip_invalid = models.BooleanField(_("skip bad rows"), default=False)
+    dry_run = models.BooleanField(_("dry run"), default=True)
+    file_name = models.CharField(_("file name"), max_length=200)
+    file_path = models.CharField(_("stored file"), max_length=500, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("processed"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    error_count = models.PositiveIntegerField(_("bad rows"), default=0)
+    report = models.JSONField(_("report"), default=list, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
+    )
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+
+class SelfServiceInvitation(TimeStampedModel):
+    """客户资料表 (ARC-12): a tokenised link where a customer fills in their own data; staff review
+    the submission before it is merged into the archive."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("Sent")
+        SUBMITTED = "submitted", _("Submitted, to review")
+        MERGED = "merged", _("Merged")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="self_service_invitations"
+    )
+    invited_by = models.ForeignKey("org.Employee", on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(_("expires at"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SENT)
+    submitted_data = models.JSONField(_("submitted data"), default=dict, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        "org.Employee", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("self-service form")
+        verbose_name_plural = _("self-service forms")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.customer or '-'} ({self.get_status_display()})"
+
+
+class Handover(TimeStampedModel):
+    """交接 (ARC-8): a departing employee's customers (and later their opportunities, tasks,
+    complaints, visit plans) moved to named successors in one reviewed operation."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        APPROVED = "approved", _("Approved and done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    departing = models.ForeignKey("org.Employee", on_delete=models.PROTECT, related_name="handovers_out")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    plan = models.JSONField(
+        _("plan"),
+        default=dict,
+        blank=True,
+        help_text=_("customer id → successor employee id, and other items"),
+    )
+    note = models.TextField(_("note"), blank=True)
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("handover")
+        verbose_name_plural = _("handovers")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.departing} ({self.get_status_display()})"
+
+
+class DuplicateCandidate(models.Model):
+    """A likely duplicate pair (ARC-9): similar name or the same phone; reviewed, then merged or kept."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("To review")
+        MERGED = "merged", _("Merged")
+        DISMISSED = "dismissed", _("Not a duplicate")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(_("reason"), max_length=200)
+    score = models.DecimalField(_("similarity"), max_digits=4, decimal_places=3)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    found_at = models.DateTimeField(_("found at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        ordering = ["-score", "-found_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "other"], name="customers_duplicate_pair_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} ~ {self.other_id} ({self.score})"
+
+
+class CustomerMerge(models.Model):
+    """The record of a merge (ARC-9): what was folded into what, and everything that moved."""
+
+    kept = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges")
+    merged_code = models.CharField(_("merged customer code"), max_length=40)
+    merged_name = models.CharField(_("merged customer name"), max_length=200)
+    moved = models.JSONField(_("moved records"), default=dict)
+    snapshot = models.JSONField(_("merged customer as it was"), default=dict)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    merged_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+        ordering = ["-merged_at"]
+
+    def __str__(self) -> str:
+        return f"{self.merged_code} → {self.kept_id}"
