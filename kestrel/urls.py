@@ -13,5 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("org/", include("kestrel.org.urls")),
+    path("notifications/", include("kestrel.notify.urls")),
     path("", include("kestrel.web.urls")),
 ]
