@@ -11,13 +11,15 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser, Permission
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kestrel.core.scope import DataScope
+from kestrel.notify.forms import ChannelPreferencesForm
 from kestrel.org import selectors
 from kestrel.org.models import Department, Employee, Role
 from kestrel.web.context_processors import current_employee
@@ -59,12 +61,25 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", context)
 
 
+CHANNELS_FORM = "channels"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    """Own employee record, roles and permissions; POST changes the password."""
+    """Own employee record, roles and permissions; POST changes the password or the notification
+    channels (PLT-7), told apart by the ``form`` field."""
     employee = current_employee(request)
-    if request.method == "POST":
+    form = PasswordForm(request.user)
+    channels_form = None
+    if request.method == "POST" and request.POST.get("form") == CHANNELS_FORM:
+        if employee is None:
+            raise Http404(_("You have no employee record, so no inbox."))
+        channels_form = ChannelPreferencesForm(request.POST, employee=employee)
+        if channels_form.save():
+            messages.success(request, _("Your notification channels have been saved."))
+            return redirect(reverse("web:profile") + "#channels")
+    elif request.method == "POST":
         form = PasswordForm(request.user, request.POST)
         if form.is_valid():
             form.save()
@@ -72,14 +87,15 @@ def profile(request: HttpRequest) -> HttpResponse:
             update_session_auth_hash(request, form.user)
             messages.success(request, _("Your password has been changed."))
             return redirect("web:profile")
-    else:
-        form = PasswordForm(request.user)
+    if channels_form is None and employee is not None:
+        channels_form = ChannelPreferencesForm(employee=employee)
     context = {
         "employee": employee,
         "department_trail": _department_trail(request.user, employee),
         "roles": _role_summaries(request.user, employee),
         "permission_groups": _permission_groups(request.user, employee),
         "form": form,
+        "channels_form": channels_form,
     }
     return render(request, "web/profile.html", context)
 
