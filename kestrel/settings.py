@@ -285,6 +285,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("KESTREL_MAIL_FROM", "Kestrel 客隼 <kestre
 KESTREL_SMS_GATEWAY = os.environ.get("KESTREL_SMS_GATEWAY", "kestrel.notify.channels.FileSmsGateway")
 KESTREL_SMS_FILE = os.environ.get("KESTREL_SMS_FILE", str(VAR_DIR / "sms.jsonl"))
 KESTREL_SMS_SIGNATURE = os.environ.get("KESTREL_SMS_SIGNATURE", "客隼")
+# Where users reach Kestrel: links in emails and chat-robot messages are made absolute with it.
+KESTREL_BASE_URL = os.environ.get("KESTREL_BASE_URL", "http://127.0.0.1:8000")
 KESTREL_WEBHOOK_TIMEOUT = float(os.environ.get("KESTREL_WEBHOOK_TIMEOUT", "5"))
 KESTREL_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("KESTREL_NOTIFY_MAX_ATTEMPTS", "8"))
 KESTREL_NOTIFY_RETRY_BASE_SECONDS = int(os.environ.get("KESTREL_NOTIFY_RETRY_BASE_SECONDS", "30"))

@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
 
 from kestrel.notify.models import ChannelPreference, Notification, OutboxMessage, WebhookEndpoint
 from kestrel.notify.services import outbox_retry_dead, webhook_url_validate
@@ -40,10 +41,10 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="重新发送死信 (retry dead letters)")
+    @admin.action(description=_("Send dead letters again"))
     def retry(self, request, queryset):
         count = outbox_retry_dead(actor=request.user, ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{count} 条消息已重新排队 (requeued)", messages.SUCCESS)
+        self.message_user(request, _("%(count)d messages queued again.") % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(Notification)

@@ -66,6 +66,5 @@ def preferences_get(request):
 @authenticated
 def preferences_set(request, payload: PreferencesIn):
     employee = _employee(request)
-    for channel, enabled in payload.model_dump(exclude_none=True).items():
-        services.channel_preference_set(employee=employee, channel=channel, enabled=enabled)
+    services.channel_preferences_set(employee=employee, choices=payload.model_dump(exclude_none=True))
     return services.channel_preferences(employee=employee)

@@ -54,7 +54,7 @@ def _send_email(message: OutboxMessage) -> None:
     payload = message.payload
     body = payload.get("body", "")
     if payload.get("link"):
-        body += f"\n\n{payload['link']}"
+        body += f"\n\n{absolute_link(payload['link'])}"
     # A Message-ID derived from the idempotency key is the same on every retry, so mail systems
     # can recognise a repeat.
     digest = hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:40]
@@ -126,12 +126,20 @@ class WebhookRequest:
     body: bytes
 
 
+def absolute_link(link: str) -> str:
+    """Links inside Kestrel are stored as paths; mail and chat robots need the full address."""
+    if not link or urllib.parse.urlsplit(link).scheme:
+        return link
+    return settings.KESTREL_BASE_URL.rstrip("/") + "/" + link.lstrip("/")
+
+
 def webhook_request(
     endpoint: WebhookEndpoint, message: OutboxMessage, *, now: float | None = None
 ) -> WebhookRequest:
     """The HTTP request for one message, in the endpoint's own format and signing scheme."""
     payload = message.payload
-    title, body, link = payload.get("title", ""), payload.get("body", ""), payload.get("link", "")
+    title, body = payload.get("title", ""), payload.get("body", "")
+    link = absolute_link(payload.get("link", ""))
     text = f"**{title}**\n\n{body}" + (f"\n\n[{link}]({link})" if link else "")
     timestamp_ms = str(int((now if now is not None else time.time()) * 1000))
     headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": message.idempotency_key}

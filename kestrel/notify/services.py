@@ -82,7 +82,8 @@ def notify(
         outbox = []
         for recipient in recipients:
             for channel, address in ((Channel.EMAIL, recipient.email), (Channel.SMS, recipient.mobile)):
-                if _wants(preferences, recipient, channel, wanted):
+                # No address, no message: the inbox has it; a dead letter would only be noise.
+                if address and _wants(preferences, recipient, channel, wanted):
                     outbox.append(
                         _outbox_row(
                             event_key,
@@ -92,7 +93,7 @@ def notify(
                             payload,
                             now,
                             recipient=recipient,
-                            address=address or "",
+                            address=address,
                         )
                     )
         if webhooks and (wanted is None or Channel.WEBHOOK in wanted):
@@ -252,6 +253,13 @@ def channel_preference_set(*, employee: Employee, channel: str, enabled: bool) -
         employee=employee, channel=channel, defaults={"enabled": enabled}
     )
     return preference
+
+
+def channel_preferences_set(*, employee: Employee, choices: dict[str, bool]) -> None:
+    """Several channels at once: all saved, or none when one is refused."""
+    with transaction.atomic():
+        for channel, enabled in choices.items():
+            channel_preference_set(employee=employee, channel=channel, enabled=enabled)
 
 
 def channel_preferences(*, employee: Employee) -> dict[str, bool]:

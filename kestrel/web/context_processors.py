@@ -15,7 +15,7 @@ from django.utils.translation import pgettext
 from kestrel.notify.selectors import notification_unread_count
 from kestrel.org.selectors import employee_for_user
 from kestrel.web.navigation import menu_for
-from kestrel.workdays.models import MissingYearWarning
+from kestrel.workdays.selectors import missing_years_open
 
 BELL_CAP = 99  # the badge shows "99+" beyond this
 
@@ -57,9 +57,7 @@ class CalendarWarning:
 
 
 def calendar_warning() -> CalendarWarning:
-    # Read-only and tiny (one row per missing year); workdays has no selector for it yet.
-    years = MissingYearWarning.objects.filter(acknowledged_at__isnull=True).values_list("year", flat=True)
-    return CalendarWarning(years=sorted(years))
+    return CalendarWarning(years=missing_years_open())
 
 
 def _is_partial(request: HttpRequest) -> bool:

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from kestrel.workdays.models import CalendarDay, MissingYearWarning, WorkingHours
 
@@ -29,7 +30,7 @@ class MissingYearWarningAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="确认已知悉 (acknowledge)")
+    @admin.action(description=_("Acknowledge"))
     def acknowledge(self, request, queryset):
         from kestrel.workdays.services import missing_year_acknowledge
 

@@ -181,6 +181,13 @@ def _at(day: date, clock: time) -> datetime:
     return datetime.combine(day, clock, tzinfo=SHANGHAI)
 
 
+def missing_years_open() -> list[int]:
+    """Years assumed Mon–Fri for want of data, not yet acknowledged by an admin (PLT-4 warning)."""
+    return sorted(
+        MissingYearWarning.objects.filter(acknowledged_at__isnull=True).values_list("year", flat=True)
+    )
+
+
 # Convenience functions over a fresh snapshot; for many deadlines at once, build one WorkCalendar.
 
 

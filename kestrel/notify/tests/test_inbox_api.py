@@ -56,7 +56,11 @@ def test_plt7_preferences_api(zhang, api_for):
         "email": False,
         "sms": True,
     }
-    assert_error(mine.put("/notifications/preferences", {"in_app": False}), 422, "in_app_required")
+    assert_error(
+        mine.put("/notifications/preferences", {"in_app": False, "sms": False}), 422, "in_app_required"
+    )
+    # All or nothing: the refused request changed no channel.
+    assert mine.get("/notifications/preferences").json()["sms"] is True
     assert_error(mine.put("/notifications/preferences", {"fax": True}), 422, "validation_error")
     assert_error(mine.put("/notifications/preferences", {"sms": "sometimes"}), 422, "validation_error")
 

@@ -381,11 +381,21 @@ def test_plt7_email_goes_through_smtp_with_a_stable_message_id(employee, setting
     assert f"Message-ID: <{digest}@kestrel>" in content
 
 
-def test_plt7_email_without_address_is_dead_at_once(settings):
-    nobody = EmployeeFactory(email="")
-    notify(event_key="e:noaddr", kind="k", recipients=[nobody], title="t")
-    assert outbox_deliver_due().dead == 1
-    assert "no email address" in OutboxMessage.objects.get().last_error
+def test_plt7_no_address_means_no_email_or_sms_message():
+    nobody = EmployeeFactory(email="", mobile="")
+    services.channel_preference_set(employee=nobody, channel=Channel.SMS, enabled=True)
+    assert notify(event_key="e:noaddr", kind="k", recipients=[nobody], title="t") == 0
+    assert Notification.objects.filter(recipient=nobody).exists()  # the inbox still has it
+    assert not OutboxMessage.objects.exists()
+
+
+def test_plt7_relative_links_become_absolute_in_email_and_robots(employee, receiver, settings, mailoutbox):
+    settings.KESTREL_BASE_URL = "https://crm.example.cn/"
+    _endpoint(receiver, WebhookEndpoint.Kind.GENERIC)
+    notify(event_key="e:link", kind="k", recipients=[employee], title="t", link="/customers/7/")
+    assert outbox_deliver_due().sent == 2
+    assert "https://crm.example.cn/customers/7/" in mailoutbox[0].body
+    assert _last_json(receiver)["link"] == "https://crm.example.cn/customers/7/"
 
 
 def test_plt7_sms_goes_through_the_file_gateway(employee, settings, tmp_path):
