@@ -9,8 +9,9 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from kestrel.core.errors import NotFound
+from kestrel.customers import search
 from kestrel.customers.models import ArchiveView, Contact, Customer
-from kestrel.customers.validators import normalise_credit_code, normalise_phone
+from kestrel.customers.validators import normalise_phone
 
 
 @dataclass(frozen=True)
@@ -66,23 +67,8 @@ def customer_list(*, actor: AbstractBaseUser, filters: CustomerFilter | None = N
 
 def customer_search_condition(text: str) -> Q:
     """ARC-10: name, short name, full pinyin, pinyin initials, code, credit code, phone, contact name,
-    Chinese substring. (The indexed search engine replaces this condition; the meaning stays.)"""
-    text = text.strip()
-    lowered = text.lower()
-    condition = (
-        Q(name__icontains=text)
-        | Q(short_name__icontains=text)
-        | Q(code__iexact=text)
-        | Q(pk__in=Contact.objects.filter(name=text).values("customer_id"))
-    )
-    if lowered.isascii() and lowered.isalpha():
-        condition |= Q(name_initials__startswith=lowered) | Q(name_pinyin__startswith=lowered)
-    if len(text) == 18:
-        condition |= Q(credit_code=normalise_credit_code(text))
-    phone = normalise_phone(text)
-    if phone.replace("-", "").isdigit() and len(phone) >= 7:
-        condition |= Q(phone=phone) | Q(pk__in=Contact.objects.filter(mobile=phone).values("customer_id"))
-    return condition
+    Chinese substring — each through its index (kestrel/customers/search.py), as one ``pk IN``."""
+    return search.customer_search_condition(text)
 
 
 def customer_get(*, actor: AbstractBaseUser, id: int, channel: str = "detail") -> Customer:

@@ -1,0 +1,242 @@
+# ruff: noqa: S608, S611 — SQL built from this module's constant table names; user text is always a parameter.
+"""Customer search (ARC-10), indexed on both databases.
+
+What a search text finds, each kind through its own index, combined as one ``id IN (… UNION …)``
+sub-select so the outer query (data scope, confidentiality, filters, ordering) stays as it is:
+
+- Chinese (or any) substring of the name or short name: an n-gram index. A text is cut into its
+  overlapping two-character grams (中国移动 → 中国 国移 移动); a name contains the text exactly when
+  it holds those grams at consecutive positions.
+  - SQLite: an FTS5 table (unicode61 tokenizer, contentless) whose columns are the gram sequences of
+    ``name`` and ``short_name``, kept in sync by triggers; the query is a phrase ``"中国 国移 移动"``,
+    which FTS5 answers from its index (positions included), so no recheck is needed.
+  - PostgreSQL: a GIN index on ``customers_search_grams(name || ' ' || short_name)`` (an immutable SQL
+    function returning the distinct one- and two-character grams); the query asks for the array to
+    contain the text's grams and rechecks with ``LIKE`` on the few candidates.
+  Why not trigrams (FTS5 ``trigram``, ``pg_trgm``): most Chinese company searches are two characters
+  (华为, 移动, 钢铁) and a trigram index cannot answer those — both fall back to scanning every row.
+  Two-character grams answer every length ≥ 2 from the index; a one-character text uses one-character
+  grams (an FTS5 prefix query on SQLite), index-driven too though rarely selective.
+- Pinyin initials (``zgyd`` → 中国移动) and full pinyin (``zhongguoyidong``), stored on write by the
+  services: a prefix match as a range on a b-tree index (``>= 'zgyd' AND < 'zgye'``), which every
+  database answers from the index whatever its LIKE rules.
+- Customer code, credit code, phone, a contact's mobile, a contact's name: exact matches on b-tree
+  indexes.
+
+``customer_search_condition(text)`` is the one entry point (list, search and export share it).
+``search_index_install`` / ``search_index_remove`` are the migration's operations, and
+``search_index_rebuild`` refills the SQLite index set-based (after a bulk load without triggers).
+"""
+
+import re
+from typing import Any
+
+from django.db import connection as default_connection
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+
+from kestrel.customers.models import Contact, Customer
+from kestrel.customers.validators import normalise_credit_code, normalise_phone
+
+FTS_TABLE = "customers_search_fts"
+SEQ_TABLE = "customers_search_seq"
+GRAMS_FUNCTION = "customers_search_grams"
+GRAMS_INDEX = "customers_search_grams_gin"
+PINYIN_INDEX = "customers_name_pinyin"
+MAX_NAME_LENGTH = 200  # Customer.name; the SQLite gram sequences are cut there
+MAX_TEXT_LENGTH = 100
+
+CUSTOMER = Customer._meta.db_table
+CONTACT = Contact._meta.db_table
+SEGMENT = re.compile(r"[^\W_]+")  # runs of letters and digits (CJK included): what the tokenizers keep
+
+
+# --- Building the search ---------------------------------------------------------------------------
+
+
+def customer_search_condition(text: str) -> Q:
+    """ARC-10: the customers a search text finds, as ``Q(pk__in=<indexed sub-select>)``.
+
+    Usable inside ``Customer.objects.readable_by(actor)…filter(…)``: the search never widens what the
+    actor may read. An empty text finds nothing.
+    """
+    sql, params = customer_search_sql(text, vendor=default_connection.vendor)
+    if not sql:
+        return Q(pk__in=[])
+    return Q(pk__in=RawSQL(sql, params))
+
+
+def customer_search_sql(text: str, *, vendor: str) -> tuple[str, list[Any]]:
+    """The ``SELECT id … UNION SELECT id …`` of every search kind that applies to ``text``."""
+    text = (text or "").strip()[:MAX_TEXT_LENGTH]
+    if not text:
+        return "", []
+    branches: list[tuple[str, list[Any]]] = []
+    segments = [segment.lower() for segment in SEGMENT.findall(text)]
+    if segments:
+        branches.append(_substring_branch(segments, vendor))
+    compact = "".join(text.split()).lower()
+    if compact.isascii() and compact.isalpha():
+        upper = compact[:-1] + chr(ord(compact[-1]) + 1)
+        branches.append(
+            (f"SELECT id FROM {CUSTOMER} WHERE name_initials >= %s AND name_initials < %s", [compact, upper])
+        )
+        branches.append(
+            (f"SELECT id FROM {CUSTOMER} WHERE name_pinyin >= %s AND name_pinyin < %s", [compact, upper])
+        )
+    codes = sorted({text, text.upper()})
+    branches.append((f"SELECT id FROM {CUSTOMER} WHERE code IN ({', '.join(['%s'] * len(codes))})", codes))
+    credit_code = normalise_credit_code(text)
+    if len(credit_code) == 18:
+        branches.append((f"SELECT id FROM {CUSTOMER} WHERE credit_code = %s", [credit_code]))
+    phone = normalise_phone(text)
+    if len(phone) >= 7 and phone.replace("-", "").isdigit():
+        branches.append((f"SELECT id FROM {CUSTOMER} WHERE phone = %s", [phone]))
+        branches.append((f"SELECT customer_id FROM {CONTACT} WHERE mobile = %s", [phone]))
+    branches.append((f"SELECT customer_id FROM {CONTACT} WHERE name = %s", [text]))
+    sql = " UNION ".join(branch for branch, _params in branches)
+    params = [param for _branch, branch_params in branches for param in branch_params]
+    return sql, params
+
+
+def grams(segment: str) -> list[str]:
+    """中国移动 → [中国, 国移, 移动]; one character stays itself."""
+    if len(segment) < 2:
+        return [segment] if segment else []
+    return [segment[i : i + 2] for i in range(len(segment) - 1)]
+
+
+def _substring_branch(segments: list[str], vendor: str) -> tuple[str, list[Any]]:
+    if vendor == "sqlite":
+        phrases = []
+        for segment in segments:
+            phrase = '"' + " ".join(grams(segment)) + '"'
+            phrases.append(phrase + "*" if len(segment) == 1 else phrase)
+        return f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [" ".join(phrases)]
+    wanted = sorted({gram for segment in segments for gram in grams(segment)})
+    likes = []
+    params: list[Any] = [wanted]
+    for segment in segments:
+        pattern = "%" + segment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        likes.append("(lower(name) LIKE %s OR lower(short_name) LIKE %s)")
+        params += [pattern, pattern]
+    return (
+        f"SELECT id FROM {CUSTOMER} WHERE {GRAMS_FUNCTION}(name || ' ' || short_name) @> %s::text[] "
+        f"AND {' AND '.join(likes)}",
+        params,
+    )
+
+
+# --- The indexes (run by the migration) ------------------------------------------------------------
+
+
+def _sqlite_grams_ordered(column: str) -> str:
+    """SQL for the gram sequence of ``column``: its bigrams in order (phrase queries need the
+    positions), then its last character, so a one-character prefix query also finds a name ending
+    with that character."""
+    return (
+        f"coalesce((SELECT group_concat(gram, ' ') FROM ("
+        f"SELECT i, substr({column}, i, 2) AS gram FROM {SEQ_TABLE} WHERE i < length({column}) "
+        f"UNION ALL SELECT {MAX_NAME_LENGTH + 1}, substr({column}, -1, 1) ORDER BY 1)), '')"
+    )
+
+
+SQLITE_INSTALL = [
+    f"CREATE TABLE IF NOT EXISTS {SEQ_TABLE} (i INTEGER PRIMARY KEY)",
+    f"INSERT OR IGNORE INTO {SEQ_TABLE} (i) "
+    f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {MAX_NAME_LENGTH}) "
+    f"SELECT i FROM n",
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(name, short_name, content='', "
+    f"tokenize='unicode61')",
+    f"CREATE TRIGGER IF NOT EXISTS customers_search_ai AFTER INSERT ON {CUSTOMER} BEGIN "
+    f"INSERT INTO {FTS_TABLE} (rowid, name, short_name) VALUES "
+    f"(NEW.id, {_sqlite_grams_ordered('NEW.name')}, {_sqlite_grams_ordered('NEW.short_name')}); END",
+    f"CREATE TRIGGER IF NOT EXISTS customers_search_ad AFTER DELETE ON {CUSTOMER} BEGIN "
+    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, name, short_name) VALUES "
+    f"('delete', OLD.id, {_sqlite_grams_ordered('OLD.name')}, "
+    f"{_sqlite_grams_ordered('OLD.short_name')}); END",
+    f"CREATE TRIGGER IF NOT EXISTS customers_search_au AFTER UPDATE OF name, short_name ON {CUSTOMER} "
+    f"WHEN OLD.name IS NOT NEW.name OR OLD.short_name IS NOT NEW.short_name BEGIN "
+    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, name, short_name) VALUES "
+    f"('delete', OLD.id, {_sqlite_grams_ordered('OLD.name')}, "
+    f"{_sqlite_grams_ordered('OLD.short_name')}); "
+    f"INSERT INTO {FTS_TABLE} (rowid, name, short_name) VALUES "
+    f"(NEW.id, {_sqlite_grams_ordered('NEW.name')}, {_sqlite_grams_ordered('NEW.short_name')}); END",
+    f"CREATE INDEX IF NOT EXISTS {PINYIN_INDEX} ON {CUSTOMER} (name_pinyin)",
+]
+SQLITE_REMOVE = [
+    "DROP TRIGGER IF EXISTS customers_search_ai",
+    "DROP TRIGGER IF EXISTS customers_search_ad",
+    "DROP TRIGGER IF EXISTS customers_search_au",
+    f"DROP TABLE IF EXISTS {FTS_TABLE}",
+    f"DROP TABLE IF EXISTS {SEQ_TABLE}",
+    f"DROP INDEX IF EXISTS {PINYIN_INDEX}",
+]
+
+POSTGRESQL_INSTALL = [
+    # One- and two-character grams of a text, without whitespace: the GIN index holds them per row.
+    f"""CREATE OR REPLACE FUNCTION {GRAMS_FUNCTION}(value text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT coalesce(array_agg(DISTINCT gram), '{{}}') FROM (
+            SELECT substr(lower(value), i, 2) AS gram FROM generate_series(1, length(value) - 1) AS i
+            UNION ALL
+            SELECT substr(lower(value), i, 1) FROM generate_series(1, length(value)) AS i
+        ) AS grams WHERE gram !~ '\\s'
+    $$""",
+    f"CREATE INDEX IF NOT EXISTS {GRAMS_INDEX} ON {CUSTOMER} "
+    f"USING gin ({GRAMS_FUNCTION}(name || ' ' || short_name))",
+    f"CREATE INDEX IF NOT EXISTS {PINYIN_INDEX} ON {CUSTOMER} (name_pinyin)",
+]
+POSTGRESQL_REMOVE = [
+    f"DROP INDEX IF EXISTS {GRAMS_INDEX}",
+    f"DROP INDEX IF EXISTS {PINYIN_INDEX}",
+    f"DROP FUNCTION IF EXISTS {GRAMS_FUNCTION}(text)",
+]
+
+
+def search_index_install(apps: Any = None, schema_editor: Any = None) -> None:
+    connection = schema_editor.connection if schema_editor is not None else default_connection
+    statements = {"sqlite": SQLITE_INSTALL, "postgresql": POSTGRESQL_INSTALL}.get(connection.vendor, [])
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    if connection.vendor == "sqlite":
+        search_index_rebuild(connection=connection)
+
+
+def search_index_remove(apps: Any = None, schema_editor: Any = None) -> None:
+    connection = schema_editor.connection if schema_editor is not None else default_connection
+    statements = {"sqlite": SQLITE_REMOVE, "postgresql": POSTGRESQL_REMOVE}.get(connection.vendor, [])
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def search_index_rebuild(*, connection: Any = None, after_id: int = 0) -> None:
+    """SQLite: (re)fill the gram index for customers with ``id > after_id`` in one statement.
+    PostgreSQL maintains its expression index itself: nothing to do."""
+    connection = connection or default_connection
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        if after_id == 0:
+            cursor.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('delete-all')")
+        cursor.execute(
+            f"INSERT INTO {FTS_TABLE} (rowid, name, short_name) "
+            f"SELECT id, {_sqlite_grams_ordered('name')}, {_sqlite_grams_ordered('short_name')} "
+            f"FROM {CUSTOMER} WHERE id > %s",
+            [after_id],
+        )
+
+
+def search_triggers(*, enabled: bool, connection: Any = None) -> None:
+    """SQLite: drop or re-create the insert trigger around a bulk load that fills the index itself
+    with :func:`search_index_rebuild` (one statement instead of one trigger run per row)."""
+    connection = connection or default_connection
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        if enabled:
+            cursor.execute(SQLITE_INSTALL[3])
+        else:
+            cursor.execute("DROP TRIGGER IF EXISTS customers_search_ai")
