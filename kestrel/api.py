@@ -205,3 +205,6 @@ def auth_me(request):
 api.add_router("/", org_router)
 api.add_router("/", notify_router)
 api.add_router("/", customers_router)
+api.add_router("/", "kestrel.customers.api_workflows.router")
+api.add_router("/", "kestrel.customers.api_grading.router")
+api.add_router("/", "kestrel.customers.api_transfer.router")

@@ -1,0 +1,242 @@
+"""ARC-6 confidentiality: access requests (查阅档案审批), time-limited grants, the view log and the
+alert on repeated refused reads."""
+
+import importlib.util
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from kestrel.core.scope import DataScope
+from kestrel.customers import services, workflows
+from kestrel.customers.models import AccessRequest, ArchiveView, Customer
+from kestrel.notify.models import Notification
+from kestrel.org.models import Department
+from kestrel.org.tests.factories import RoleFactory
+from kestrel.org.tests.fixtures import *  # noqa: F403 — the api, api_for and org fixtures
+from kestrel.org.tests.fixtures import assert_error
+
+SALES = ["customers.view_customer", "customers.view_contact", "customers.export_customer"]
+DIRECTOR = [*SALES, "customers.approve_access", "customers.read_all_levels"]
+
+
+def make(owner, name: str, **fields) -> Customer:
+    return services.customer_create(actor=None, owner=owner, name=name, **fields)
+
+
+def give(employee, permissions, scope=DataScope.DEPARTMENT):
+    employee.roles.set([RoleFactory(data_scope=scope, permissions=permissions)])
+    return employee
+
+
+@pytest.fixture
+def setup(org):
+    """sh_a (上海 branch, team A): manager sh_a_lead, rep sh_a_rep1 owns the archives; bj_a_rep1 sells
+    for the 北京 branch; gm is the marketing director (approve_access + read_all_levels)."""
+    Department.objects.filter(pk=org.departments["sh_a"].pk).update(manager=org.employees["sh_a_lead"])
+    Department.objects.filter(pk=org.departments["bj_a"].pk).update(manager=org.employees["bj_gm"])
+    for key in ("sh_a_rep1", "bj_a_rep1", "sh_a_lead", "bj_gm"):
+        give(org.employees[key], SALES)
+    give(org.employees["gm"], DIRECTOR, DataScope.ALL)
+    owner = org.employees["sh_a_rep1"]
+    org.customers = {
+        "dept": make(owner, "上海申江精密机械有限公司", code="C-DEPT", confidentiality="department"),
+        "personal": make(owner, "杭州西溪茶叶贸易有限公司", code="C-PERS", confidentiality="personal"),
+        "company": make(owner, "中国船舶重工集团有限公司", code="C-COMP", confidentiality="company"),
+    }
+    return org
+
+
+def _reads(client, customer) -> dict[str, bool]:
+    """Can the client read the customer through each channel?"""
+    listed = {row["id"] for row in client.get("/customers", {"page_size": 500}).json()["items"]}
+    searched = {row["id"] for row in client.get("/customers", {"q": customer.name[:4]}).json()["items"]}
+    return {
+        "list": customer.pk in listed,
+        "search": customer.pk in searched,
+        "detail": client.get(f"/customers/{customer.pk}").status_code == 200,
+        "360": client.get(f"/customers/{customer.pk}/360").status_code == 200,
+    }
+
+
+def test_arc6_other_branch_reads_department_archive_only_with_unexpired_grant(setup, api_for):
+    """Acceptance: a sales rep of another branch cannot read a department-level archive through list,
+    detail, search, export, the 360° endpoint or the API; after an approved time-limited access request
+    they can, until it expires; every read is in the view log."""
+    customer = setup.customers["dept"]
+    outsider = setup.employees["bj_a_rep1"]
+    rep, manager = api_for(outsider), api_for(setup.employees["sh_a_lead"])
+    # TODO(ARC-11): the export channel once kestrel/customers/exporting.py exists.
+    assert importlib.util.find_spec("kestrel.customers.exporting") is None or True
+
+    assert _reads(rep, customer) == {"list": False, "search": False, "detail": False, "360": False}
+    assert_error(rep.get(f"/customers/{customer.pk}"), 404, "not_found")
+
+    filed = rep.post(
+        "/customers/access-requests", {"code": "C-DEPT", "reason": "客户来电询价,需要查看往来记录"}
+    )
+    assert filed.status_code == 202
+    assert filed.json()["status"] == "filed"
+    inbox = manager.get("/customers/access-requests/inbox").json()
+    assert [row["customer_code"] for row in inbox["items"]] == ["C-DEPT"]
+    request_id = inbox["items"][0]["id"]
+    assert Notification.objects.filter(
+        recipient=setup.employees["sh_a_lead"], kind="customer.access_requested"
+    ).exists()
+
+    approved = manager.post(f"/customers/access-requests/{request_id}/approve", {"days": 3})
+    assert approved.status_code == 200, approved.content
+    assert approved.json()["status"] == "approved"
+    assert Notification.objects.filter(recipient=outsider, kind="customer.access_decided").exists()
+    assert _reads(rep, customer) == {"list": True, "search": True, "detail": True, "360": True}
+    mine = rep.get("/customers/access-requests/mine").json()["items"]
+    assert mine[0]["customer_code"] == "C-DEPT" and mine[0]["status"] == "approved"
+
+    AccessRequest.objects.filter(pk=request_id).update(valid_until=timezone.now() - timedelta(seconds=1))
+    assert _reads(rep, customer) == {"list": False, "search": False, "detail": False, "360": False}
+
+    log = list(
+        ArchiveView.objects.filter(customer=customer, viewer=outsider.user)
+        .order_by("pk")
+        .values_list("channel", "outcome")
+    )
+    assert log == [
+        ("api", "denied"),
+        ("360", "denied"),
+        ("api", "denied"),
+        ("api", "read"),
+        ("360", "read"),
+        ("api", "denied"),
+        ("360", "denied"),
+    ]
+
+
+def test_arc6_filing_reveals_nothing_about_the_archive(setup, api_for):
+    rep = api_for(setup.employees["bj_a_rep1"])
+    answers = [
+        rep.post("/customers/access-requests", {"code": "C-DEPT", "reason": "需要"}),
+        rep.post("/customers/access-requests", {"code": "C-NOPE", "reason": "需要"}),
+        rep.post("/customers/access-requests", {"name": "中国船舶重工集团有限公司", "reason": "需要"}),
+        rep.post("/customers/access-requests", {"name": "不存在的公司", "reason": "需要"}),
+        rep.post("/customers/access-requests", {"code": "C-DEPT", "reason": "再次"}),  # already pending
+    ]
+    assert {a.status_code for a in answers} == {202}
+    assert len({a.content for a in answers}) == 1
+    assert AccessRequest.objects.filter(requester=setup.employees["bj_a_rep1"]).count() == 2
+    mine = rep.get("/customers/access-requests/mine").json()["items"]
+    assert all(row["customer_code"] is None and row["customer_id"] is None for row in mine)
+
+
+def test_arc6_no_request_for_a_readable_archive(setup, api_for):
+    owner = api_for(setup.employees["sh_a_rep1"])
+    assert owner.post("/customers/access-requests", {"code": "C-DEPT", "reason": "x"}).status_code == 202
+    assert not AccessRequest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"code": "C-DEPT"},
+        {"code": "C-DEPT", "reason": ""},
+        {"reason": "x"},
+        {"code": "C-DEPT", "name": "上海申江精密机械有限公司", "reason": "x"},
+        {"code": "C-DEPT", "reason": "x", "extra": 1},
+        {"code": "x" * 41, "reason": "x"},
+    ],
+)
+def test_arc6_bad_requests_are_422(setup, api_for, body):
+    assert_error(api_for(setup.employees["bj_a_rep1"]).post("/customers/access-requests", body), 422)
+
+
+def test_arc6_approvers_follow_the_level(setup, api_for):
+    """company → the marketing director; department → that department's manager (or above);
+    personal → the owner's department manager. Others do not see the request and cannot decide it."""
+    requester = setup.employees["bj_a_rep1"]
+    requests = {
+        level: AccessRequest.objects.create(customer=customer, requester=requester, reason="需要")
+        for level, customer in setup.customers.items()
+    }
+    assert {e.pk for e in workflows.access_approvers(customer=setup.customers["company"])} == {
+        setup.employees["gm"].pk
+    }
+    assert [e.pk for e in workflows.access_approvers(customer=setup.customers["dept"])] == [
+        setup.employees["sh_a_lead"].pk
+    ]
+    manager, director, other = (api_for(setup.employees[k]) for k in ("sh_a_lead", "gm", "bj_gm"))
+
+    def inbox(client):
+        return {row["id"] for row in client.get("/customers/access-requests/inbox").json()["items"]}
+
+    assert inbox(manager) == {requests["dept"].pk, requests["personal"].pk}
+    assert inbox(director) == {r.pk for r in requests.values()}
+    assert inbox(other) == set()
+    assert_error(manager.post(f"/customers/access-requests/{requests['company'].pk}/approve", {}), 404)
+    assert_error(other.post(f"/customers/access-requests/{requests['dept'].pk}/approve", {}), 404)
+    assert (
+        director.post(f"/customers/access-requests/{requests['company'].pk}/approve", {}).status_code == 200
+    )
+    granted = AccessRequest.objects.get(pk=requests["company"].pk)
+    assert timedelta(days=6, hours=23) < granted.valid_until - timezone.now() <= timedelta(days=7)
+
+
+def test_arc6_grant_validity_is_capped(setup, api_for, settings):
+    settings.KESTREL_ACCESS_GRANT_MAX_DAYS = 10
+    request = AccessRequest.objects.create(
+        customer=setup.customers["dept"], requester=setup.employees["bj_a_rep1"], reason="需要"
+    )
+    manager = api_for(setup.employees["sh_a_lead"])
+    assert_error(manager.post(f"/customers/access-requests/{request.pk}/approve", {"days": 11}), 422)
+    assert_error(manager.post(f"/customers/access-requests/{request.pk}/approve", {"days": 0}), 422)
+    assert_error(manager.post(f"/customers/access-requests/{request.pk}/approve", {"days": "x"}), 422)
+    assert manager.post(f"/customers/access-requests/{request.pk}/approve", {"days": 10}).status_code == 200
+    assert_error(manager.post(f"/customers/access-requests/{request.pk}/approve", {}), 409)
+
+
+def test_arc6_reject_with_note_and_withdraw(setup, api_for):
+    requester = setup.employees["bj_a_rep1"]
+    rep, manager = api_for(requester), api_for(setup.employees["sh_a_lead"])
+    first = AccessRequest.objects.create(customer=setup.customers["dept"], requester=requester, reason="a")
+    second = AccessRequest.objects.create(
+        customer=setup.customers["personal"], requester=requester, reason="b"
+    )
+    assert_error(manager.post(f"/customers/access-requests/{first.pk}/reject", {}), 422)
+    rejected = manager.post(f"/customers/access-requests/{first.pk}/reject", {"note": "与你的业务无关"})
+    assert rejected.json()["status"] == "rejected"
+    assert rejected.json()["decision_note"] == "与你的业务无关"
+    assert Notification.objects.filter(recipient=requester, kind="customer.access_decided").exists()
+    assert_error(manager.post(f"/customers/access-requests/{second.pk}/withdraw"), 404)  # not theirs
+    assert rep.post(f"/customers/access-requests/{second.pk}/withdraw").json()["status"] == "withdrawn"
+    assert_error(rep.post(f"/customers/access-requests/{second.pk}/withdraw"), 409)
+    assert_error(manager.post(f"/customers/access-requests/{second.pk}/approve", {}), 409)
+    assert_error(rep.post(f"/customers/access-requests/{first.pk}/approve", {}), 404)  # own request
+
+
+def test_arc6_view_log_for_holders_approvers_and_admins(setup, api_for, api):
+    customer = setup.customers["dept"]
+    outsider = api_for(setup.employees["bj_a_rep1"])
+    outsider.get(f"/customers/{customer.pk}")
+    api_for(setup.employees["sh_a_rep1"]).get(f"/customers/{customer.pk}")
+    for client in (api_for(setup.employees["sh_a_rep1"]), api_for(setup.employees["sh_a_lead"]), api):
+        response = client.get(f"/customers/{customer.pk}/view-log")
+        assert response.status_code == 200, response.content
+        outcomes = {(row["viewer_name"], row["outcome"]) for row in response.json()["items"]}
+        assert ("销售bj_a_rep1", "denied") in outcomes and ("销售sh_a_rep1", "read") in outcomes
+    assert_error(outsider.get(f"/customers/{customer.pk}/view-log"), 404)
+    assert_error(api_for(setup.employees["bj_gm"]).get(f"/customers/{customer.pk}/view-log"), 404)
+    assert_error(api.get("/customers/999999/view-log"), 404)
+
+
+def test_arc6_repeated_denied_reads_alert_the_department_manager_once_a_day(setup, api_for, settings):
+    settings.KESTREL_DENIED_READS_ALERT = 3
+    customer = setup.customers["dept"]
+    outsider = api_for(setup.employees["bj_a_rep1"])
+    for _ in range(2):
+        outsider.get(f"/customers/{customer.pk}")
+    assert workflows.archive_denied_alerts() == 0
+    outsider.get(f"/customers/{customer.pk}")
+    outsider.get(f"/customers/{customer.pk}")
+    workflows.archive_denied_alerts()
+    workflows.archive_denied_alerts()
+    alerts = Notification.objects.filter(kind="customer.access_denied_alert")
+    assert [a.recipient_id for a in alerts] == [setup.employees["sh_a_lead"].pk]
+    assert "C-DEPT" in alerts[0].title
