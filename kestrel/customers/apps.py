@@ -16,3 +16,8 @@ class CustomersConfig(AppConfig):
         auditlog.register(Customer, m2m_fields={"co_owners", "tags"})
         auditlog.register(CustomerCharacteristics)
         auditlog.register(Contact)
+
+        # ARC-4: domain-event subscribers (kestrel.core.events) and the nightly regrade job.
+        from kestrel.customers import grading
+
+        grading.subscribers_register()
