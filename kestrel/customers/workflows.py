@@ -441,6 +441,7 @@ def handover_prepare(
     and per-customer overrides ``{customer_id: successor_id}``. Nothing moves until it is approved.
     One open draft per departing employee: preparing again replaces it."""
     overrides = {int(k): int(v) for k, v in (overrides or {}).items()}
+    departing = Employee.objects.get(pk=departing.pk)
     chosen = successor or default_successor(departing)
     if chosen is None:
         raise ValidationFailed(
@@ -508,7 +509,8 @@ def handover_approve(*, actor: AbstractBaseUser, handover: Handover) -> Handover
       co-owner who is now the owner);
     - pending access requests of the departing employee → re-filed in the successor's name;
     - open self-service invitations → the successor reviews them;
-    - one audit-log row per moved customer (``{"owner": [old, new], "department": [old, new]}``),
+    - one audit-log row per moved customer (``{"owner": [old, new], "department": [old, new]}``, ids
+      as django-auditlog writes them, ``additional_data={"handover": id}``),
       written in bulk because ``QuerySet.update`` bypasses django-auditlog;
     - each successor is notified with the list: tell these customers who serves them now.
 
@@ -537,7 +539,6 @@ def handover_approve(*, actor: AbstractBaseUser, handover: Handover) -> Handover
             by_successor[successor_id].append(customer_id)
         override_ids = list(overrides)
         now = timezone.now()
-        dept_names = dict(Department.objects.values_list("pk", "name"))
 
         def groups(queryset: models.QuerySet) -> list[tuple[Employee, models.QuerySet]]:
             result = [(default, queryset.exclude(pk__in=override_ids))]
@@ -558,12 +559,10 @@ def handover_approve(*, actor: AbstractBaseUser, handover: Handover) -> Handover
             )
             for pk, code, name, department_id in rows:
                 moved[successor.pk].append(code)
-                changes = {"owner": [departing.name, successor.name]}
+                # The format of django-auditlog's own rows: foreign keys as their pk, as text.
+                changes = {"owner": [str(departing.pk), str(successor.pk)]}
                 if department_id != successor.department_id:
-                    changes["department"] = [
-                        dept_names.get(department_id, str(department_id)),
-                        dept_names.get(successor.department_id, ""),
-                    ]
+                    changes["department"] = [str(department_id), str(successor.department_id)]
                 log_rows.append((pk, name, changes))
 
         for successor, queryset in groups(Customer.objects.filter(relationship_manager=departing)):
@@ -573,7 +572,7 @@ def handover_approve(*, actor: AbstractBaseUser, handover: Handover) -> Handover
             counts["relationship_manager"] += queryset.update(relationship_manager=successor, updated_at=now)
             for pk, code, name in rows:
                 moved[successor.pk].append(code)
-                log_rows.append((pk, name, {"relationship_manager": [departing.name, successor.name]}))
+                log_rows.append((pk, name, {"relationship_manager": [str(departing.pk), str(successor.pk)]}))
 
         through = Customer.co_owners.through
         co_owned = list(
@@ -589,7 +588,7 @@ def handover_approve(*, actor: AbstractBaseUser, handover: Handover) -> Handover
                 if owner_id != successor.pk:
                     new_rows.append(through(customer_id=customer_id, employee_id=successor.pk))
                 moved[successor.pk].append(code)
-                log_rows.append((customer_id, name, {"co_owners": [departing.name, successor.name]}))
+                log_rows.append((customer_id, name, {"co_owners": [str(departing.pk), str(successor.pk)]}))
             through.objects.bulk_create(new_rows, ignore_conflicts=True)
             counts["co_owned"] = len(co_owned)
 

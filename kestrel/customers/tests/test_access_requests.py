@@ -2,6 +2,7 @@
 alert on repeated refused reads."""
 
 import importlib.util
+import io
 from datetime import timedelta
 
 import pytest
@@ -47,7 +48,18 @@ def setup(org):
     return org
 
 
-def _reads(client, customer) -> dict[str, bool]:
+def _exported(user, customer) -> bool | None:
+    """Is the customer in the user's export? None while the export module does not exist yet."""
+    if importlib.util.find_spec("kestrel.customers.exporting") is None:
+        return None  # TODO(ARC-11): always checked once kestrel/customers/exporting.py is committed
+    from kestrel.customers.exporting import customers_export
+
+    target = io.BytesIO()
+    customers_export(actor=user, target=target, format="csv")
+    return customer.code in target.getvalue().decode("utf-8-sig")
+
+
+def _reads(client, user, customer) -> dict[str, bool | None]:
     """Can the client read the customer through each channel?"""
     listed = {row["id"] for row in client.get("/customers", {"page_size": 500}).json()["items"]}
     searched = {row["id"] for row in client.get("/customers", {"q": customer.name[:4]}).json()["items"]}
@@ -56,6 +68,7 @@ def _reads(client, customer) -> dict[str, bool]:
         "search": customer.pk in searched,
         "detail": client.get(f"/customers/{customer.pk}").status_code == 200,
         "360": client.get(f"/customers/{customer.pk}/360").status_code == 200,
+        "export": _exported(user, customer),
     }
 
 
@@ -66,10 +79,23 @@ def test_arc6_other_branch_reads_department_archive_only_with_unexpired_grant(se
     customer = setup.customers["dept"]
     outsider = setup.employees["bj_a_rep1"]
     rep, manager = api_for(outsider), api_for(setup.employees["sh_a_lead"])
-    # TODO(ARC-11): the export channel once kestrel/customers/exporting.py exists.
-    assert importlib.util.find_spec("kestrel.customers.exporting") is None or True
+    exports = importlib.util.find_spec("kestrel.customers.exporting") is not None
+    nothing = {
+        "list": False,
+        "search": False,
+        "detail": False,
+        "360": False,
+        "export": False if exports else None,
+    }
+    everything = {
+        "list": True,
+        "search": True,
+        "detail": True,
+        "360": True,
+        "export": True if exports else None,
+    }
 
-    assert _reads(rep, customer) == {"list": False, "search": False, "detail": False, "360": False}
+    assert _reads(rep, outsider.user, customer) == nothing
     assert_error(rep.get(f"/customers/{customer.pk}"), 404, "not_found")
 
     filed = rep.post(
@@ -88,15 +114,16 @@ def test_arc6_other_branch_reads_department_archive_only_with_unexpired_grant(se
     assert approved.status_code == 200, approved.content
     assert approved.json()["status"] == "approved"
     assert Notification.objects.filter(recipient=outsider, kind="customer.access_decided").exists()
-    assert _reads(rep, customer) == {"list": True, "search": True, "detail": True, "360": True}
+    assert _reads(rep, outsider.user, customer) == everything
     mine = rep.get("/customers/access-requests/mine").json()["items"]
     assert mine[0]["customer_code"] == "C-DEPT" and mine[0]["status"] == "approved"
 
     AccessRequest.objects.filter(pk=request_id).update(valid_until=timezone.now() - timedelta(seconds=1))
-    assert _reads(rep, customer) == {"list": False, "search": False, "detail": False, "360": False}
+    assert _reads(rep, outsider.user, customer) == nothing
 
     log = list(
         ArchiveView.objects.filter(customer=customer, viewer=outsider.user)
+        .exclude(channel="export")
         .order_by("pk")
         .values_list("channel", "outcome")
     )
@@ -109,6 +136,12 @@ def test_arc6_other_branch_reads_department_archive_only_with_unexpired_grant(se
         ("api", "denied"),
         ("360", "denied"),
     ]
+    if exports:  # the export while the grant held is logged as a read, and only that one
+        assert list(
+            ArchiveView.objects.filter(customer=customer, viewer=outsider.user, channel="export").values_list(
+                "outcome", flat=True
+            )
+        ) == ["read"]
 
 
 def test_arc6_filing_reveals_nothing_about_the_archive(setup, api_for):
