@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("org/", include("kestrel.org.urls")),
+    path("customers/", include("kestrel.customers.urls")),
     path("notifications/", include("kestrel.notify.urls")),
     path("s/<str:token>/", self_service_form, name="customer-self-service"),
     path("", include("kestrel.web.urls")),

@@ -46,6 +46,42 @@ MANAGE_ORG = [
 ]
 
 
+# Customer archive (ARC-1 … ARC-14): what each demo role may do with customers and contacts.
+SELL_CUSTOMERS = [
+    "customers.view_customer",
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.view_contact",
+    "customers.add_contact",
+    "customers.change_contact",
+]
+LEAD_CUSTOMERS = [
+    *SELL_CUSTOMERS,
+    "customers.read_all_levels",
+    "customers.approve_access",
+    "customers.view_sensitive",
+    "customers.export_customer",
+    "customers.grade_customer",
+]
+CUSTOMER_PERMISSIONS: dict[str, list[str]] = {
+    "公司管理层": LEAD_CUSTOMERS,
+    "营销总监": LEAD_CUSTOMERS,
+    "大区经理": SELL_CUSTOMERS,
+    "分支机构总经理": SELL_CUSTOMERS,
+    "销售经理": SELL_CUSTOMERS,
+    "销售代表": SELL_CUSTOMERS,
+    "华东客服": ["customers.view_customer", "customers.view_contact"],
+    "人事管理": ["customers.view_customer", "customers.handover_customer"],
+    "系统管理员": [
+        "customers.view_customer",
+        "customers.view_contact",
+        "customers.import_customer",
+        "customers.export_customer",
+        "customers.merge_customer",
+    ],
+}
+
+
 @dataclass(frozen=True)
 class DemoRole:
     name: str
@@ -133,6 +169,9 @@ def _departments() -> dict[str, Department]:
 def _roles(departments: dict[str, Department]) -> dict[str, Role]:
     roles = {}
     for spec in ROLES:
+        wanted = services.permissions_from_codes(
+            [*spec.permissions, *CUSTOMER_PERMISSIONS.get(spec.name, [])]
+        )
         role = Role.objects.filter(name=spec.name).first()
         if role is None:
             role = services.role_create(
@@ -140,9 +179,15 @@ def _roles(departments: dict[str, Department]) -> dict[str, Role]:
                 name=spec.name,
                 data_scope=spec.scope,
                 description=spec.description,
-                permissions=services.permissions_from_codes(spec.permissions),
+                permissions=wanted,
                 departments=[departments[c] for c in spec.department_codes],
             )
+        else:
+            # A role seeded before the customer archive existed gets its customer permissions too;
+            # nothing is taken away, and a role that holds them all is left untouched (idempotent).
+            held = set(role.permissions.all())
+            if not set(wanted) <= held:
+                services.role_update(actor=None, role=role, permissions=held | set(wanted))
         roles[spec.name] = role
     return roles
 

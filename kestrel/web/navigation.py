@@ -39,7 +39,14 @@ class MenuItem:
 # from the same English words elsewhere (their Chinese differs: 客户档案 is the menu entry for "Customers").
 MODULES: tuple[Module, ...] = (
     Module("home", pgettext_lazy("menu", "Workbench"), "layout-dashboard", url_name="web:home"),
-    Module("customers", pgettext_lazy("menu", "Customers"), "address-book"),
+    Module(
+        "customers",
+        pgettext_lazy("menu", "Customers"),
+        "address-book",
+        url_name="customers:index",
+        permission="customers.view_customer",
+        namespaces=("customers",),
+    ),
     Module("engagement", pgettext_lazy("menu", "Engagement"), "messages"),
     Module("service", pgettext_lazy("menu", "Complaints"), "message-report"),
     Module("sales", pgettext_lazy("menu", "Sales & credit"), "report-money"),

@@ -1,0 +1,443 @@
+"""Forms of the customer pages (ARC-1 … ARC-3, ARC-10). They parse and check input; the writes go
+through ``services`` (the same functions the API calls), whose refusals become field errors."""
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from kestrel.core.errors import KestrelError
+from kestrel.customers import masking
+from kestrel.customers.models import (
+    Contact,
+    Customer,
+    CustomerCharacteristics,
+    Grade,
+    Industry,
+    Region,
+)
+from kestrel.org.models import Employee
+from kestrel.web.forms import TablerFormMixin
+
+
+def provinces() -> QuerySet[Region]:
+    return Region.objects.filter(level=Region.Level.PROVINCE).order_by("code")
+
+
+def regions_under(parent_id: Any, level: int) -> QuerySet[Region]:
+    """Cities of a province or districts of a city; nothing without a (valid) parent."""
+    try:
+        parent = int(parent_id)
+    except (TypeError, ValueError):
+        return Region.objects.none()
+    return Region.objects.filter(parent_id=parent, level=level).order_by("code")
+
+
+def primary_grades() -> QuerySet[Grade]:
+    return Grade.objects.filter(scheme__is_primary=True).order_by("rank")
+
+
+class RegionSelect(forms.Select):
+    """A region select that asks for its children when it changes (the htmx cascade)."""
+
+    def __init__(self, *, url: str = "", target: str = "", attrs: dict | None = None) -> None:
+        attrs = dict(attrs or {})
+        if url:
+            attrs.update({"hx-get": url, "hx-trigger": "change", "hx-target": target, "hx-swap": "outerHTML"})
+        super().__init__(attrs=attrs)
+
+
+def map_service_error(form: forms.BaseForm, error: KestrelError) -> None:
+    """Put a service's refusal ({code, message, details}) on the fields it names, else on the form."""
+    details = error.details if isinstance(error.details, dict) else {}
+    placed = False
+    for field, messages in details.items():
+        name = {
+            "co_owner_ids": "co_owners",
+            "owner_id": "owner",
+            "relationship_manager_id": "relationship_manager",
+        }.get(field, field)
+        if name in form.fields and not isinstance(messages, int | bool):
+            for message in messages if isinstance(messages, list | tuple) else [messages]:
+                form.add_error(name, str(message))
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+# --- The list's filter bar (ARC-10) -------------------------------------------------------------
+
+
+class CustomerFilterForm(TablerFormMixin, forms.Form):
+    q = forms.CharField(
+        label=_("Keyword"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Name, pinyin, code, credit code, phone, contact…")}
+        ),
+    )
+    kind = forms.ChoiceField(
+        label=_("Customer type"), required=False, choices=[("", _("All")), *Customer.Kind.choices]
+    )
+    grade = forms.ModelChoiceField(
+        label=_("Grade"), required=False, queryset=Grade.objects.none(), empty_label=_("All")
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All")), *Customer.Status.choices]
+    )
+    province = forms.ModelChoiceField(
+        label=_("Province"), required=False, queryset=Region.objects.none(), empty_label=_("All")
+    )
+    city = forms.ModelChoiceField(
+        label=_("City"), required=False, queryset=Region.objects.none(), empty_label=_("All")
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Owner"), required=False, queryset=Employee.objects.none(), empty_label=_("All")
+    )
+    confidentiality = forms.ChoiceField(
+        label=_("Confidentiality"),
+        required=False,
+        choices=[("", _("All")), *Customer.Confidentiality.choices],
+    )
+    lifecycle_stage = forms.ChoiceField(
+        label=_("Lifecycle stage"), required=False, choices=[("", _("All")), *Customer.Lifecycle.choices]
+    )
+
+    def __init__(self, *args: Any, owners: QuerySet[Employee], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["grade"].queryset = primary_grades()
+        self.fields["province"].queryset = provinces()
+        self.fields["city"].queryset = regions_under(self.data.get("province"), Region.Level.CITY)
+        self.fields["owner"].queryset = owners
+        self.fields["owner"].label_from_instance = lambda employee: employee.name
+        if not self.data.get("province"):
+            self.fields["city"].widget.attrs["disabled"] = True  # a city is picked within a province
+
+    def filters(self) -> dict[str, Any]:
+        """Keyword arguments for ``selectors.CustomerFilter``; invalid values are ignored, not fatal."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        pick = {name: data.get(name) for name in self.fields if name not in self.errors}
+        return {
+            "q": (pick.get("q") or "").strip(),
+            "kind": pick.get("kind") or None,
+            "status": pick.get("status") or None,
+            "grade_id": pick["grade"].pk if pick.get("grade") else None,
+            "province_id": pick["province"].pk if pick.get("province") else None,
+            "city_id": pick["city"].pk if pick.get("city") else None,
+            "owner_id": pick["owner"].pk if pick.get("owner") else None,
+            "confidentiality": pick.get("confidentiality") or None,
+            "lifecycle_stage": pick.get("lifecycle_stage") or None,
+        }
+
+    @property
+    def active_count(self) -> int:
+        """Filters set besides the keyword: shown on the "more filters" toggle."""
+        return sum(1 for name in self.fields if name != "q" and self.data.get(name))
+
+
+# --- The master file (ARC-1, ARC-2, ARC-5) ------------------------------------------------------
+
+CHARACTERISTIC_FIELDS = [
+    "service_area",
+    "sales_capability",
+    "development_potential",
+    "business_philosophy",
+    "management_traits",
+    "attitude_to_us",
+    "contract_fulfilment",
+    "frictions",
+    "competitor_dealings",
+    "demand_traits",
+]
+
+# The groups of ARC-1, in the order of the paper 客户资料卡; the detail page shows the same groups.
+FIELD_GROUPS: list[tuple[str, Any, list[str]]] = [
+    (
+        "basic",
+        _("Basic information"),
+        [
+            "name",
+            "short_name",
+            "code",
+            "credit_code",
+            "kind",
+            "industry",
+            "tags",
+            "lifecycle_stage",
+            "status",
+        ],
+    ),
+    (
+        "contact",
+        _("Contact details"),
+        ["province", "city", "district", "address", "postal_code", "phone", "fax", "email", "website"],
+    ),
+    (
+        "company",
+        _("Company information"),
+        [
+            "legal_representative",
+            "founded_on",
+            "registered_capital",
+            "organisation_form",
+            "staff_count",
+            "annual_sales",
+            "assets",
+            "currency",
+        ],
+    ),
+    (
+        "finance",
+        _("Tax and settlement"),
+        [
+            "taxpayer_type",
+            "tax_rate",
+            "invoice_title",
+            "invoice_address",
+            "payment_terms",
+            "discount_terms",
+            "credit_limit",
+            "sales_limit",
+            "payment_credit_record",
+        ],
+    ),
+    (
+        "ownership",
+        _("Ownership and classification"),
+        [
+            "owner",
+            "co_owners",
+            "relationship_manager",
+            "confidentiality",
+            "commission_code",
+            "source",
+            "referrer",
+        ],
+    ),
+]
+WIDE_FIELDS = {"address", "invoice_address", "payment_credit_record", "name", "tags"}
+AMOUNT_FIELDS = {"registered_capital", "annual_sales", "assets", "credit_limit", "sales_limit"}
+
+
+class CustomerForm(TablerFormMixin, forms.ModelForm):
+    """Create or edit a customer. Amount fields masked for this user (ARC-14) are left out: nobody
+    edits what they may not see."""
+
+    tags = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        max_length=500,
+        help_text=_("Separate tags with commas."),
+    )
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=Employee.objects.none())
+    co_owners = forms.ModelMultipleChoiceField(
+        label=_("Co-owners"), required=False, queryset=Employee.objects.none(), widget=forms.SelectMultiple
+    )
+    relationship_manager = forms.ModelChoiceField(
+        label=_("Relationship manager"), required=False, queryset=Employee.objects.none()
+    )
+
+    class Meta:
+        model = Customer
+        fields = [name for _key, _label, names in FIELD_GROUPS for name in names if name not in {"tags"}]
+        widgets = {
+            "founded_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "payment_credit_record": forms.Textarea(attrs={"rows": 3}),
+            "code": forms.TextInput(attrs={"placeholder": _("Assigned automatically when empty")}),
+        }
+
+    def __init__(
+        self,
+        *args: Any,
+        user: Any,
+        employees: QuerySet[Employee],
+        region_url: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        for name in AMOUNT_FIELDS & masking.masked_amount_fields():
+            if not masking.sees_sensitive(user):
+                self.fields.pop(name, None)
+        self.fields["code"].required = False
+        if "credit_limit" in self.fields:
+            self.fields["credit_limit"].required = False
+        self.fields["industry"].queryset = Industry.objects.order_by("code")
+        for name in ("owner", "co_owners", "relationship_manager"):
+            self.fields[name].queryset = employees
+            self.fields[name].label_from_instance = lambda employee: (
+                f"{employee.name}（{employee.department.name}）"
+            )
+        self.fields["co_owners"].widget.attrs["size"] = 4
+        for name in ("registered_capital", "annual_sales", "assets", "credit_limit", "sales_limit"):
+            if name in self.fields:
+                self.fields[name].widget.attrs.update({"inputmode": "decimal", "step": "0.01", "min": "0"})
+        # Region cascade (htmx): a province lists its cities, a city its districts.
+        province = self._bound_or_initial("province")
+        city = self._bound_or_initial("city")
+        self.fields["province"].queryset = provinces()
+        self.fields["city"].queryset = regions_under(province, Region.Level.CITY)
+        self.fields["district"].queryset = regions_under(city, Region.Level.DISTRICT)
+        self.fields["province"].widget = RegionSelect(url=region_url, target="#id_city")
+        self.fields["city"].widget = RegionSelect(url=region_url, target="#id_district")
+        self.fields["district"].widget = RegionSelect()
+        for name in ("province", "city", "district"):
+            self.fields[name].widget.choices = self.fields[name].choices
+            self.fields[name].widget.attrs["class"] = "form-select"
+        if self.instance.pk:
+            self.initial["tags"] = ", ".join(tag.name for tag in self.instance.tags.all())
+        # Characteristics (ARC-2): long texts kept beside the master file, edited here too.
+        characteristics = self._characteristics()
+        for name in CHARACTERISTIC_FIELDS:
+            model_field = CustomerCharacteristics._meta.get_field(name)
+            self.fields[f"ch_{name}"] = forms.CharField(
+                label=model_field.verbose_name,
+                required=False,
+                max_length=5000,
+                widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+                initial=getattr(characteristics, name, ""),
+            )
+        self._mark_invalid()
+
+    def _bound_or_initial(self, name: str) -> Any:
+        if self.is_bound:
+            return self.data.get(name)
+        value = self.initial.get(name)
+        if value is None and self.instance.pk:
+            value = getattr(self.instance, f"{name}_id")
+        return value
+
+    def _characteristics(self) -> CustomerCharacteristics | None:
+        if not self.instance.pk:
+            return None
+        try:
+            return self.instance.characteristics
+        except CustomerCharacteristics.DoesNotExist:
+            return None
+
+    def _mark_invalid(self) -> None:
+        for name, field in self.fields.items():
+            if name.startswith("ch_"):
+                continue
+            if isinstance(field.widget, forms.SelectMultiple):
+                field.widget.attrs["class"] = "form-select"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        province, city, district = data.get("province"), data.get("city"), data.get("district")
+        if city and province and city.parent_id != province.pk:
+            self.add_error("city", _("This city is not in the chosen province."))
+        if district and city and district.parent_id != city.pk:
+            self.add_error("district", _("This district is not in the chosen city."))
+        if (city or district) and not province:
+            self.add_error("province", _("Choose the province first."))
+        return data
+
+    def _post_clean(self) -> None:
+        # The service validates the master file (and says which field is wrong); the ModelForm's own
+        # instance validation would check it twice and on an instance without an owner.
+        pass
+
+    def service_fields(self) -> dict[str, Any]:
+        """cleaned_data in the shape ``services.customer_create`` / ``customer_update`` take."""
+        data = dict(self.cleaned_data)
+        fields = {name: data[name] for name in self.Meta.fields if name in self.fields and name in data}
+        fields["tags"] = [
+            tag.strip() for tag in (data.get("tags") or "").replace("，", ",").split(",") if tag.strip()
+        ]
+        fields["co_owners"] = list(data.get("co_owners") or [])
+        fields["characteristics"] = {name: data.get(f"ch_{name}", "") for name in CHARACTERISTIC_FIELDS}
+        for name in ("staff_count", "founded_on", "tax_rate", "registered_capital", "annual_sales", "assets"):
+            if name in fields and fields[name] == "":
+                fields[name] = None
+        if fields.get("credit_limit") is None and "credit_limit" in fields:
+            fields.pop("credit_limit")
+        return fields
+
+    @property
+    def groups(self) -> list[dict[str, Any]]:
+        """The fields grouped as on the paper card, for the template."""
+        return [
+            {
+                "key": key,
+                "label": label,
+                "fields": [
+                    {"field": self[name], "wide": name in WIDE_FIELDS}
+                    for name in names
+                    if name in self.fields
+                ],
+            }
+            for key, label, names in FIELD_GROUPS
+        ]
+
+    @property
+    def characteristic_fields(self) -> list[Any]:
+        return [self[f"ch_{name}"] for name in CHARACTERISTIC_FIELDS]
+
+
+# --- Contacts and major events (ARC-3, ARC-2) -----------------------------------------------------
+
+
+class ContactForm(TablerFormMixin, forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = [
+            "name",
+            "title",
+            "department",
+            "mobile",
+            "phone",
+            "email",
+            "wechat",
+            "birthday",
+            "gender",
+            "education",
+            "decision_role",
+            "hobbies",
+            "family_notes",
+            "is_primary",
+            "consent_contact",
+            "consent_marketing",
+        ]
+        widgets = {
+            "birthday": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "hobbies": forms.Textarea(attrs={"rows": 2}),
+            "family_notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # ARC-14: who may not see a personal phone or WeChat does not get it in an input either; left
+        # empty, it stays as it is.
+        self.masked = not masking.sees_sensitive(user)
+        if self.masked and self.instance.pk:
+            for name in ("mobile", "wechat"):
+                self.initial[name] = ""
+                self.fields[name].widget.attrs["placeholder"] = (
+                    masking.contact_value(user, name, getattr(self.instance, name)) or ""
+                )
+                self.fields[name].help_text = _("Hidden from you; leave empty to keep it.")
+
+    def _post_clean(self) -> None:
+        pass  # the service validates (and normalises phones) before it saves
+
+    def service_fields(self) -> dict[str, Any]:
+        fields = dict(self.cleaned_data)
+        if self.masked and self.instance.pk:
+            for name in ("mobile", "wechat"):
+                if not fields.get(name):
+                    fields.pop(name, None)
+        return fields
+
+
+class MajorEventForm(TablerFormMixin, forms.Form):
+    occurred_on = forms.DateField(
+        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    title = forms.CharField(label=_("Event"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from kestrel.customers import views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("", views.customer_list, name="index"),
+    path("new/", views.customer_create, name="create"),
+    path("regions/", views.region_options, name="regions"),
+    path("<int:customer_id>/", views.customer_detail, name="detail"),
+    path("<int:customer_id>/edit/", views.customer_edit, name="edit"),
+    path("<int:customer_id>/contacts/new/", views.contact_create, name="contact_create"),
+    path("<int:customer_id>/events/new/", views.major_event_create, name="event_create"),
+    path("contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),
+]

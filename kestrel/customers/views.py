@@ -1,0 +1,481 @@
+"""Customer pages (客户档案, ARC-1 … ARC-14): the list with filters and search, the 360° page, the
+master-file form, and contact / major-event dialogs.
+
+Every read goes through ``selectors`` (data scope, confidentiality, the view log); every write through
+``services`` — the same functions the API calls. Sensitive values are masked here exactly as in the
+API (ARC-14). The list's filter bar swaps only ``#customer-results`` (htmx, URL pushed); dialogs are
+Tabler modals loaded by htmx, and every page also works as a plain page without JavaScript.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from kestrel.core.errors import KestrelError, NotFound
+from kestrel.core.pagination import COUNT_CAP
+from kestrel.customers import masking, selectors, services
+from kestrel.customers.forms import (
+    CHARACTERISTIC_FIELDS,
+    FIELD_GROUPS,
+    ContactForm,
+    CustomerFilterForm,
+    CustomerForm,
+    MajorEventForm,
+    map_service_error,
+    regions_under,
+)
+from kestrel.customers.models import Contact, Customer, CustomerCharacteristics, Region
+from kestrel.org.models import Employee
+from kestrel.org.selectors import employee_list
+from kestrel.web.context_processors import current_employee
+
+PAGE_SIZE = 20
+RESULTS_TARGET = "customer-results"
+MODAL_TARGET = "customer-modal-dialog"
+# ARC-7: the archive is expected to be updated at least monthly (客户档案管理制度).
+ARCHIVE_STALE_DAYS_DEFAULT = 30
+
+
+# --- The list (ARC-10) --------------------------------------------------------------------------
+
+
+class CappedPaginator(Paginator):
+    """Counts at most ``COUNT_CAP`` + 1 rows, like the API: a million customers are not counted."""
+
+    @cached_property
+    def count(self) -> int:
+        counted = self.object_list.order_by()[: COUNT_CAP + 1].count()
+        self.capped = counted > COUNT_CAP
+        return min(counted, COUNT_CAP)
+
+    capped = False
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """ARC-7: updated the same day as the last contact, and at least monthly."""
+
+    state: str  # "fresh", "behind" (contacted since the last update), "stale" (too old), "never"
+    days: int | None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "fresh"
+
+
+def archive_stale_days() -> int:
+    return int(getattr(settings, "KESTREL_ARCHIVE_STALE_DAYS", ARCHIVE_STALE_DAYS_DEFAULT))
+
+
+def freshness_of(customer: Customer, *, today: date, stale_days: int) -> Freshness:
+    updated = customer.archive_updated_at
+    if updated is None:
+        return Freshness("never", None)
+    updated_on = timezone.localdate(updated)
+    days = (today - updated_on).days
+    if customer.last_contact_at is not None:
+        contacted_on = timezone.localdate(customer.last_contact_at)
+        if contacted_on > updated_on and contacted_on < today:
+            return Freshness("behind", days)
+    if days > stale_days:
+        return Freshness("stale", days)
+    return Freshness("fresh", days)
+
+
+def _owners(request: HttpRequest) -> QuerySet[Employee]:
+    return employee_list(actor=request.user, status=Employee.Status.ACTIVE).order_by("name", "pk")
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+@require_GET
+def customer_list(request: HttpRequest) -> HttpResponse:
+    form = CustomerFilterForm(request.GET, owners=_owners(request), auto_id="customer-%s")
+    customers = selectors.customer_list(
+        actor=request.user, filters=selectors.CustomerFilter(**form.filters())
+    )
+    page = CappedPaginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    today, stale_days = timezone.localdate(), archive_stale_days()
+    rows = [(customer, freshness_of(customer, today=today, stale_days=stale_days)) for customer in page]
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "capped": page.paginator.capped,
+        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "page_link": _page_link_prefix(request),
+        "stale_days": stale_days,
+    }
+    if request.htmx and not request.htmx.history_restore_request and request.htmx.target == RESULTS_TARGET:
+        response = render(request, "customers/_results.html", {**context, "oob": True})
+    else:
+        response = render(request, "customers/list.html", context)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
+
+
+def _page_link_prefix(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    encoded = query.urlencode()
+    return f"?{encoded}&page=" if encoded else "?page="
+
+
+@login_required
+@require_GET
+def region_options(request: HttpRequest) -> HttpResponse:
+    """The region cascade (htmx): ``?province=`` → its cities (and an empty district select),
+    ``?city=`` → its districts. Reference data, the same for everyone."""
+    url = reverse("customers:regions")
+    if "city" in request.GET:
+        return render(
+            request,
+            "customers/_region_select.html",
+            {
+                "name": "district",
+                "options": regions_under(request.GET.get("city"), Region.Level.DISTRICT),
+                "placeholder": _("District"),
+            },
+        )
+    return render(
+        request,
+        "customers/_region_select.html",
+        {
+            "name": "city",
+            "options": regions_under(request.GET.get("province"), Region.Level.CITY),
+            "url": url,
+            "target": "#id_district",
+            "placeholder": _("City"),
+            "also_reset": "district",
+        },
+    )
+
+
+# --- The 360° page (ARC-13) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    value: Any
+    wide: bool = False
+    masked: bool = False
+
+
+def _display(customer: Customer, name: str, user: Any) -> tuple[Any, bool]:
+    """A master-file value as a page shows it; amounts go through the ARC-14 mask."""
+    field = Customer._meta.get_field(name)
+    if name == "co_owners":
+        return "、".join(e.name for e in customer.co_owners.all()), False
+    if name == "tags":
+        return "、".join(sorted(t.name for t in customer.tags.all())), False
+    value = getattr(customer, name)
+    if getattr(field, "choices", None) and not field.is_relation:
+        return (getattr(customer, f"get_{name}_display")() if value else ""), False
+    if isinstance(value, Decimal):
+        shown = masking.customer_value(user, name, value)
+        if shown == masking.MASK:
+            return shown, True
+        if name == "tax_rate":
+            return f"{value.normalize():f}%", False
+        return f"{value:,.2f} {customer.currency}", False
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M"), False
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d"), False
+    if isinstance(value, Model):
+        return getattr(value, "name", str(value)), False
+    return value if value not in (None, "") else "", False
+
+
+def _groups(customer: Customer, user: Any) -> list[dict[str, Any]]:
+    groups = []
+    for key, label, names in FIELD_GROUPS:
+        items = []
+        for name in names:
+            value, masked = _display(customer, name, user)
+            field = Customer._meta.get_field(name)
+            items.append(
+                Item(
+                    capfirst(field.verbose_name),
+                    value,
+                    wide=name in {"address", "payment_credit_record"},
+                    masked=masked,
+                )
+            )
+        if key == "contact" and customer.other_phones:
+            items.insert(6, Item(_("Other phones"), "、".join(customer.other_phones)))
+        if key == "ownership":
+            department = Customer._meta.get_field("department")
+            items.insert(3, Item(capfirst(department.verbose_name), customer.department.name))
+        groups.append({"key": key, "label": label, "items": items})
+    return groups
+
+
+def _characteristics(customer: Customer) -> list[Item]:
+    try:
+        characteristics = customer.characteristics
+    except CustomerCharacteristics.DoesNotExist:
+        characteristics = None
+    return [
+        Item(
+            capfirst(CustomerCharacteristics._meta.get_field(name).verbose_name),
+            getattr(characteristics, name, "") if characteristics else "",
+        )
+        for name in CHARACTERISTIC_FIELDS
+    ]
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    contact: Contact
+    mobile: str
+    wechat: str
+
+
+def _contact_rows(contacts: list[Contact], user: Any) -> list[ContactRow]:
+    return [
+        ContactRow(
+            contact=c,
+            mobile=masking.contact_value(user, "mobile", c.mobile),
+            wechat=masking.contact_value(user, "wechat", c.wechat),
+        )
+        for c in contacts
+    ]
+
+
+def _customer_or_404(request: HttpRequest, customer_id: int, channel: str) -> Customer:
+    try:
+        return selectors.customer_get(actor=request.user, id=customer_id, channel=channel)
+    except NotFound as error:
+        raise Http404(str(error)) from error
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+@require_GET
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    try:
+        view = selectors.customer_360(actor=request.user, id=customer_id)
+    except NotFound as error:
+        raise Http404(str(error)) from error
+    customer: Customer = view["customer"]
+    user = request.user
+    sees = masking.sees_sensitive(user)
+    context = {
+        "customer": customer,
+        "groups": _groups(customer, user),
+        "characteristics": _characteristics(customer),
+        "has_characteristics": any(item.value for item in _characteristics(customer)),
+        "contacts": _contact_rows(view["contacts"], user),
+        "major_events": view["major_events"],
+        "grade_history": view["grade_history"],
+        "bank_accounts": [
+            (account, account.account_number if sees else masking.mask_account(account.account_number))
+            for account in customer.bank_accounts.all()
+        ],
+        "delivery_addresses": list(customer.delivery_addresses.all()),
+        "freshness": freshness_of(customer, today=timezone.localdate(), stale_days=archive_stale_days()),
+        "stale_days": archive_stale_days(),
+        "custom_fields": _custom_fields(customer),
+        "sees_sensitive": sees,
+    }
+    return render(request, "customers/detail.html", context)
+
+
+def _custom_fields(customer: Customer) -> list[Item]:
+    """Admin-defined fields (ARC-1) that have a value, labelled."""
+    from kestrel.customers.models import CustomField
+
+    values = customer.custom_fields or {}
+    if not values:
+        return []
+    labels = dict(CustomField.objects.filter(key__in=values.keys()).values_list("key", "label"))
+    items = []
+    for key, value in values.items():
+        if isinstance(value, list):
+            value = "、".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            value = _("Yes") if value else _("No")
+        items.append(Item(labels.get(key, key), value))
+    return items
+
+
+# --- The master-file form (ARC-1, ARC-2, ARC-5) -------------------------------------------------
+
+
+def _customer_form(request: HttpRequest, **kwargs: Any) -> CustomerForm:
+    return CustomerForm(
+        request.POST or None,
+        user=request.user,
+        employees=_owners(request).select_related("department"),
+        region_url=reverse("customers:regions"),
+        **kwargs,
+    )
+
+
+def _readable(request: HttpRequest, customer: Customer) -> bool:
+    return selectors.customer_list(actor=request.user).filter(pk=customer.pk).exists()
+
+
+@login_required
+@permission_required("customers.add_customer", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def customer_create(request: HttpRequest) -> HttpResponse:
+    employee = current_employee(request)
+    form = _customer_form(request, initial={"owner": employee, "currency": "CNY"})
+    if request.method == "POST" and form.is_valid():
+        fields = form.service_fields()
+        owner, code = fields.pop("owner"), fields.pop("code", "")
+        try:
+            customer = services.customer_create(actor=request.user, owner=owner, code=code or None, **fields)
+        except KestrelError as error:
+            map_service_error(form, error)
+        else:
+            messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
+            if _readable(request, customer):
+                return redirect("customers:detail", customer_id=customer.pk)
+            return redirect("customers:index")
+    return render(request, "customers/form.html", {"form": form, "customer": None})
+
+
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(request, customer_id, "edit")
+    form = _customer_form(request, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_update(actor=request.user, customer=customer, **form.service_fields())
+        except KestrelError as error:
+            map_service_error(form, error)
+        else:
+            messages.success(request, _("Changes to %(name)s saved.") % {"name": customer.name})
+            if _readable(request, customer):
+                return redirect("customers:detail", customer_id=customer.pk)
+            return redirect("customers:index")
+    return render(request, "customers/form.html", {"form": form, "customer": customer})
+
+
+# --- Dialogs: contacts (ARC-3) and major events (ARC-2) ------------------------------------------
+
+
+def _dialog(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """The dialog's content for the modal (htmx), or the same form as a page without JavaScript."""
+    if request.htmx:
+        return render(request, template, context)
+    return render(request, "customers/dialog_page.html", {**context, "dialog_template": template})
+
+
+def _saved(request: HttpRequest, customer: Customer, section: str, message: str) -> HttpResponse:
+    """After a dialog saved: swap the section out of band and close the modal; without JavaScript,
+    back to the 360° page."""
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect(f"{reverse('customers:detail', args=[customer.pk])}#{section}")
+    context: dict[str, Any] = {"customer": customer, "oob": True, "message": message}
+    if section == "contacts":
+        contacts = selectors.contact_list(actor=request.user, customer_id=customer.pk)
+        context["contacts"] = _contact_rows(list(contacts), request.user)
+        template = "customers/_contacts.html"
+    else:
+        context["major_events"] = list(customer.major_events.select_related("recorded_by")[:50])
+        template = "customers/_events.html"
+    response = render(request, template, context)
+    response["HX-Reswap"] = "none"
+    response["HX-Trigger"] = "kestrel:dialog-saved"
+    return response
+
+
+@login_required
+@permission_required("customers.add_contact", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def contact_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(request, customer_id, "detail")
+    form = ContactForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.contact_create(actor=request.user, customer=customer, **form.service_fields())
+        except KestrelError as error:
+            map_service_error(form, error)
+        else:
+            return _saved(
+                request, customer, "contacts", _("Contact %(name)s added.") % {"name": contact.name}
+            )
+    action = reverse("customers:contact_create", args=[customer.pk])
+    return _dialog(
+        request,
+        "customers/_contact_dialog.html",
+        {"form": form, "customer": customer, "action": action, "title": _("New contact")},
+    )
+
+
+@login_required
+@permission_required("customers.change_contact", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
+    try:
+        contact = selectors.contact_get(actor=request.user, id=contact_id)
+    except NotFound as error:
+        raise Http404(str(error)) from error
+    customer = contact.customer
+    form = ContactForm(request.POST or None, instance=contact, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_update(actor=request.user, contact=contact, **form.service_fields())
+        except KestrelError as error:
+            map_service_error(form, error)
+        else:
+            return _saved(
+                request, customer, "contacts", _("Contact %(name)s saved.") % {"name": contact.name}
+            )
+    action = reverse("customers:contact_edit", args=[contact.pk])
+    return _dialog(
+        request,
+        "customers/_contact_dialog.html",
+        {
+            "form": form,
+            "customer": customer,
+            "action": action,
+            "title": _("Edit contact"),
+            "contact": contact,
+        },
+    )
+
+
+@login_required
+@permission_required("customers.change_customer", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def major_event_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(request, customer_id, "detail")
+    form = MajorEventForm(request.POST or None, initial={"occurred_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.major_event_add(actor=request.user, customer=customer, **form.cleaned_data)
+        except KestrelError as error:
+            map_service_error(form, error)
+        else:
+            return _saved(request, customer, "events", _("Major event recorded."))
+    action = reverse("customers:event_create", args=[customer.pk])
+    return _dialog(
+        request,
+        "customers/_event_dialog.html",
+        {"form": form, "customer": customer, "action": action, "title": _("Record a major event")},
+    )
