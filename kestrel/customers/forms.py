@@ -61,6 +61,8 @@ def map_service_error(form: forms.BaseForm, error: KestrelError) -> None:
         if name in form.fields and not isinstance(messages, int | bool):
             for message in messages if isinstance(messages, list | tuple) else [messages]:
                 form.add_error(name, str(message))
+            widget = form.fields[name].widget
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
             placed = True
     if not placed:
         form.add_error(None, error.message)

@@ -118,6 +118,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "capped": page.paginator.capped,
+        "capped_label": f"{COUNT_CAP:,}+",  # "10,000+": beyond the cap the list does not count
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "page_link": _page_link_prefix(request),
         "stale_days": stale_days,
