@@ -185,7 +185,7 @@ CUSTOMER_EXAMPLE = {
     "code": "C2026000001",
     "name": "上海示例贸易有限公司",
     "short_name": "示例贸易",
-    "credit_code": "91310000MA1FL8TQ3B",
+    "credit_code": "91310000MA1FL8TQ36",
     "kind": "企业",
     "region": "上海市/浦东新区",
     "address": "世纪大道100号",

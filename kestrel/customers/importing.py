@@ -481,8 +481,8 @@ class Importer:
             self.parse_cells(row)
         self.resolve_batch(batch)
         for row in batch:
-            if not row.errors:
-                self.build(row)
+            if not row.extra.get("unmatched"):
+                self.build(row)  # also for rows with bad cells: every problem of a row is reported
             if row.errors:
                 self.bad_rows += 1
             else:
@@ -638,6 +638,7 @@ class CustomerImporter(Importer):
                 if key is None:
                     if self.mode == ImportJob.Mode.UPDATE:
                         self.row_error(row, self._key_column(), msg.MATCH_KEY_EMPTY)
+                        row.extra["unmatched"] = True
                         continue
                 elif self.match_key == "code":
                     existing = by_code.get(key)
@@ -647,10 +648,12 @@ class CustomerImporter(Importer):
                     found = by_name_phone.get(key, [])
                     if len(found) > 1:
                         self.row_error(row, "name", msg.MATCH_AMBIGUOUS)
+                        row.extra["unmatched"] = True
                         continue
                     existing = found[0] if found else None
                 if existing is None and self.mode == ImportJob.Mode.UPDATE:
                     self.row_error(row, self._key_column(), msg.NOT_FOUND_FOR_UPDATE)
+                    row.extra["unmatched"] = True
                     continue
             existing_pk = existing[0] if existing else None
             code, credit = row.values.get("code"), row.values.get("credit_code")
@@ -675,6 +678,7 @@ class CustomerImporter(Importer):
             for pk, row in matched.items():
                 if pk not in instances:
                     self.row_error(row, self._key_column(), msg.MATCH_NOT_READABLE)
+                    row.extra["unmatched"] = True
                 else:
                     row.instance = instances[pk]
 
@@ -683,15 +687,13 @@ class CustomerImporter(Importer):
 
     def build(self, row: Row) -> None:
         values = dict(row.values)
-        creating = row.instance is None
-        if creating and not values.get("name"):
+        creating = row.instance is None and self.mode != ImportJob.Mode.UPDATE
+        failed = {error["field"] for error in row.errors}
+        if creating and not values.get("name") and "name" not in failed:
             self.row_error(row, "name", msg.REQUIRED)
-            return
         for key, custom in self.custom_fields.items():
-            if creating and custom.required and key not in values:
+            if creating and custom.required and key not in values and key not in failed:
                 self.row_error(row, key, msg.REQUIRED)
-        if row.errors:
-            return
         customer: Customer = row.instance or Customer(source=Customer.Source.IMPORT)
         fields: dict[str, Any] = {}
         touched: set[str] = set()
@@ -723,7 +725,7 @@ class CustomerImporter(Importer):
         fields.update(values)
         services._assign(customer, fields)  # the services' normalisation (phones, credit code, pinyin)
         touched |= set(fields) | {"name_pinyin", "name_initials"}
-        self.validation_errors(row, customer, touched - {"owner", "department", "grade", "code"})
+        self.validation_errors(row, customer, touched - {"owner", "department", "grade", "code"} - failed)
         if "code" in touched and len(customer.code) > 40:
             self.row_error(row, "code", msg.TOO_LONG.format(limit=40))
         row.instance = customer
@@ -867,6 +869,7 @@ class ContactImporter(Importer):
                 self.row_error(row, "customer", msg.REQUIRED)
             elif pk is None:
                 self.row_error(row, "customer", msg.UNKNOWN_CUSTOMER.format(value=key))
+                row.extra["unmatched"] = True
             else:
                 row.extra["customer_id"] = pk
         live = [row for row in live if not row.errors]
@@ -892,20 +895,21 @@ class ContactImporter(Importer):
                 row.existing_id = row.instance.pk
             elif self.mode == ImportJob.Mode.UPDATE:
                 self.row_error(row, "name", msg.CONTACT_NOT_FOUND_FOR_UPDATE)
+                row.extra["unmatched"] = True
 
     def build(self, row: Row) -> None:
         values = dict(row.values)
         values.pop("customer", None)
-        if row.instance is None and not values.get("name"):
+        failed = {error["field"] for error in row.errors}
+        if row.instance is None and not values.get("name") and "name" not in failed:
             self.row_error(row, "name", msg.REQUIRED)
-            return
-        contact: Contact = row.instance or Contact(customer_id=row.extra["customer_id"])
+        contact: Contact = row.instance or Contact(customer_id=row.extra.get("customer_id"))
         for name, value in values.items():
             setattr(contact, name, value)
         if "consent_contact" in values or "consent_marketing" in values:
             contact.consent_recorded_at = timezone.now()
             values["consent_recorded_at"] = True
-        self.validation_errors(row, contact, set(values))
+        self.validation_errors(row, contact, set(values) - failed)
         row.instance = contact
         row.extra["touched"] = set(values)
 

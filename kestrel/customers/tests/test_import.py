@@ -6,12 +6,12 @@ import io
 from decimal import Decimal
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from kestrel.core.scope import DataScope
 from kestrel.customers import import_messages as msg
-from kestrel.customers.importing import customers_import
-from kestrel.customers.models import Customer, ImportJob, Region
+from kestrel.customers.importing import contacts_import, customers_import, import_template
+from kestrel.customers.models import Contact, Customer, Grade, GradeScheme, ImportJob, Industry, Region
 from kestrel.customers.validators import credit_code_check_character
 from kestrel.org.tests.factories import RoleFactory
 from kestrel.org.tests.fixtures import *  # noqa: F403
@@ -21,6 +21,7 @@ IMPORT_PERMS = [
     "customers.add_customer",
     "customers.change_customer",
     "customers.import_customer",
+    "customers.read_all_levels",
     "customers.view_contact",
     "customers.add_contact",
 ]
@@ -224,3 +225,260 @@ def test_arc11_import_killed_midway_commits_nothing(importer):
             actor=importer, path_or_file=big_upload(), dry_run=False, skip_invalid=True, progress=kill
         )
     assert Customer.objects.count() == 0
+
+
+# --- Formats, headers, references ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_arc11_csv_in_utf8_with_or_without_bom_and_gb18030(importer, encoding):
+    upload = csv_bytes([HEADER, good_row(1), good_row(2)], encoding=encoding)
+    job = customers_import(actor=importer, path_or_file=upload, dry_run=False)
+    assert job.status == ImportJob.Status.DONE, job.report
+    assert set(Customer.objects.values_list("name", flat=True)) == {"测试客户1有限公司", "测试客户2有限公司"}
+
+
+def test_arc11_headers_by_field_name_enums_by_value_or_label_and_references(importer, org, regions):
+    industry = Industry.objects.create(code="Z99", name="测试行业")
+    scheme = GradeScheme.objects.filter(is_primary=True).first() or GradeScheme.objects.create(
+        code="test", name="测试", is_primary=True
+    )
+    grade = Grade.objects.filter(scheme=scheme).first() or Grade.objects.create(
+        scheme=scheme, code="a", name="甲", rank=1
+    )
+    header = [
+        "name",
+        "credit_code",
+        "kind",
+        "status",
+        "industry",
+        "region",
+        "owner",
+        "grade",
+        "tags",
+        "邮政编码",
+    ]
+    rows = [
+        header,
+        [
+            "甲公司",
+            credit_code(7),
+            "manufacturer",
+            "黑名单",
+            "测试行业",
+            "990101",
+            "sh_a_rep1",
+            grade.name,
+            "a;b",
+            "200120",
+        ],
+        ["乙公司", "", "生产商", "active", "Z99", "测试区", "销售sh_a_rep2", grade.code, "", ""],
+    ]
+    job = customers_import(actor=importer, path_or_file=csv_bytes(rows), dry_run=False)
+    assert job.status == ImportJob.Status.DONE, job.report
+    first, second = Customer.objects.get(name="甲公司"), Customer.objects.get(name="乙公司")
+    assert (first.kind, first.status, second.kind, second.status) == (
+        "manufacturer",
+        "blacklisted",
+        "manufacturer",
+        "active",
+    )
+    assert first.industry == second.industry == industry
+    assert (
+        (first.province, first.city, first.district)
+        == regions
+        == (
+            second.province,
+            second.city,
+            second.district,
+        )
+    )
+    assert (first.owner, second.owner) == (org.employees["sh_a_rep1"], org.employees["sh_a_rep2"])
+    assert first.grade == second.grade == grade
+    assert sorted(first.tags.values_list("name", flat=True)) == ["a", "b"]
+    assert first.code and second.code and first.code != second.code  # numbered like the services do
+    assert second.owner == org.employees["sh_a_rep2"] and second.department == org.departments["sh_a"]
+
+
+def test_arc11_each_rule_gives_its_reason_in_chinese(importer, org):
+    cells = {
+        "客户名称": "甲",
+        "统一社会信用代码": "91310000MA1FL8TQ3X",
+        "电话": "12345",
+        "邮政编码": "2001",
+        "电子邮箱": "not-an-email",
+        "成立日期": "2024-13-45",
+        "客户类型": "外星人",
+        "负责人": "bj_a_rep1",
+        "信用额度": "-5",
+        "地区": "测试",
+    }
+    rows = [list(cells), list(cells.values())]
+    job = customers_import(actor=importer, path_or_file=csv_bytes(rows), dry_run=True)
+    reasons = {entry["column"]: entry["reason"] for entry in job.report}
+    assert len(reasons) == 9, job.report
+    assert reasons["统一社会信用代码"] in {msg.CREDIT_CODE_CHECK, msg.CREDIT_CODE_FORMAT}
+    assert reasons["电话"] == msg.PHONE
+    assert reasons["邮政编码"] == msg.POSTAL_CODE
+    assert reasons["电子邮箱"] == msg.EMAIL
+    assert reasons["成立日期"] == msg.DATE
+    assert reasons["客户类型"].startswith("“外星人”不是可选值")
+    assert reasons["负责人"].startswith("未找到负责人")  # bj_a_rep1 is outside the importer's data scope
+    assert reasons["信用额度"] == msg.NEGATIVE
+    assert reasons["地区"].startswith("未找到地区")
+    entry = next(e for e in job.report if e["column"] == "电话")
+    assert (entry["row"], entry["column_letter"], entry["value"], entry["level"]) == (2, "C", "12345", "错误")
+
+
+def test_arc11_unknown_header_is_a_warning_and_missing_required_column_a_422(importer):
+    job = customers_import(
+        actor=importer, path_or_file=csv_bytes([["客户名称", "神秘列"], ["甲", "x"]]), dry_run=True
+    )
+    assert job.status == ImportJob.Status.CHECKED and job.error_count == 0
+    assert [(e["row"], e["column"], e["level"]) for e in job.report] == [(1, "神秘列", msg.WARNING)]
+    job = customers_import(actor=importer, path_or_file=csv_bytes([["电话"], ["021-12345678"]]), dry_run=True)
+    assert job.status == ImportJob.Status.FAILED
+    assert "客户名称" in job.report[0]["reason"] or job.report[0]["reason"]
+
+
+def test_arc11_custom_fields_are_imported_and_validated(importer):
+    from kestrel.customers.models import CustomField
+
+    CustomField.objects.create(
+        key="level", label="星级", type=CustomField.Type.CHOICE, choices=["一星", "二星"]
+    )
+    CustomField.objects.create(
+        key="visits", label="拜访次数", type=CustomField.Type.NUMBER, validation={"max": 99}
+    )
+    rows = [["客户名称", "星级", "visits"], ["甲", "一星", "3"], ["乙", "五星", "100"]]
+    job = customers_import(actor=importer, path_or_file=csv_bytes(rows), dry_run=False, skip_invalid=True)
+    assert report_pairs(job) == {(3, "星级"), (3, "visits")}
+    assert Customer.objects.get(name="甲").custom_fields == {"level": "一星", "visits": 3}
+
+
+# --- Duplicates, modes and keys -----------------------------------------------------------------
+
+
+def test_arc11_duplicates_against_the_database_and_likely_duplicates(importer, org):
+    existing = customers_import(actor=importer, path_or_file=csv_bytes([HEADER, good_row(1)]), dry_run=False)
+    assert existing.created_count == 1
+    rows = [
+        HEADER,
+        good_row(1, 客户名称="新名字", 电话="021-11112222"),  # same code and credit code as in the database
+        good_row(2, 客户名称="测试客户1有限公司", 电话="021-50000001"),  # same name+phone as row 1 in the DB
+        good_row(3, 客户名称="重名", 电话="021-33334444"),
+        good_row(4, 客户名称="重名", 电话="021-33334444"),  # same name+phone as the row above
+    ]
+    job = customers_import(actor=importer, path_or_file=csv_bytes(rows), dry_run=True)
+    assert report_pairs(job) == {(2, "客户编码"), (2, "统一社会信用代码")}
+    assert report_pairs(job, msg.WARNING) == {(3, "客户名称"), (5, "客户名称")}
+    reasons = {(e["row"], e["column"]): e["reason"] for e in job.report}
+    assert reasons[2, "客户编码"] == msg.CODE_EXISTS
+    assert reasons[2, "统一社会信用代码"] == msg.CREDIT_CODE_EXISTS
+    assert reasons[5, "客户名称"] == msg.LIKELY_DUPLICATE_IN_FILE.format(row=4)
+
+
+def test_arc11_update_mode_on_code_changes_only_given_cells(importer):
+    customers_import(
+        actor=importer, path_or_file=csv_bytes([HEADER, good_row(1), good_row(2)]), dry_run=False
+    )
+    rows = [["客户编码", "信用额度", "电话"], ["T000001", "250000", ""], ["T999999", "1", ""]]
+    job = customers_import(
+        actor=importer, path_or_file=csv_bytes(rows), mode="update", match_key="code", dry_run=False
+    )
+    assert job.status == ImportJob.Status.FAILED  # T999999 matches nothing: all-or-nothing
+    assert report_pairs(job) == {(3, "客户编码")}
+    assert Customer.objects.get(code="T000001").credit_limit == Decimal("100000")
+    job = customers_import(
+        actor=importer,
+        path_or_file=csv_bytes(rows[:2]),
+        mode="update",
+        match_key="code",
+        dry_run=False,
+    )
+    assert (job.status, job.updated_count, job.created_count) == (ImportJob.Status.DONE, 1, 0)
+    updated = Customer.objects.get(code="T000001")
+    assert updated.credit_limit == Decimal("250000")
+    assert updated.phone == "021-50000001"  # an empty cell changes nothing
+    assert Customer.objects.count() == 2
+
+
+def test_arc11_upsert_on_credit_code_and_on_name_phone(importer):
+    customers_import(actor=importer, path_or_file=csv_bytes([HEADER, good_row(1)]), dry_run=False)
+    rows = [
+        ["统一社会信用代码", "客户名称", "信用额度"],
+        [credit_code(1), "改名公司", "5"],
+        [credit_code(2), "新公司", "6"],
+    ]
+    job = customers_import(
+        actor=importer, path_or_file=csv_bytes(rows), mode="upsert", match_key="credit_code", dry_run=False
+    )
+    assert (job.status, job.created_count, job.updated_count) == (ImportJob.Status.DONE, 1, 1)
+    assert Customer.objects.get(credit_code=credit_code(1)).name == "改名公司"
+    assert Customer.objects.get(credit_code=credit_code(2)).credit_limit == Decimal("6")
+    rows = [
+        ["客户名称", "电话", "信用额度"],
+        ["测试客户2有限公司", "021-50000002", "7"],
+        ["新公司", "021-99998888", "8"],
+    ]
+    customers_import(actor=importer, path_or_file=csv_bytes([HEADER, good_row(2, 统一社会信用代码="")]))
+    job = customers_import(
+        actor=importer, path_or_file=csv_bytes(rows), mode="upsert", match_key="name_phone", dry_run=False
+    )
+    assert (job.status, job.created_count, job.updated_count) == (ImportJob.Status.DONE, 1, 1), job.report
+
+
+def test_arc11_update_cannot_reach_customers_outside_the_data_scope(importer, org):
+    from kestrel.customers.services import customer_create
+
+    customer_create(actor=None, owner=org.employees["bj_a_rep1"], name="北京客户", code="BJ1")
+    rows = [["客户编码", "信用额度"], ["BJ1", "1"]]
+    job = customers_import(
+        actor=importer, path_or_file=csv_bytes(rows), mode="update", match_key="code", dry_run=False
+    )
+    assert job.status == ImportJob.Status.FAILED
+    assert [e["reason"] for e in job.report] == [msg.MATCH_NOT_READABLE]
+    assert Customer.objects.get(code="BJ1").credit_limit == 0
+
+
+# --- Contacts and the template ------------------------------------------------------------------
+
+
+def test_arc11_import_contacts_into_readable_customers(importer, org):
+    from kestrel.customers.services import customer_create
+
+    customers_import(actor=importer, path_or_file=csv_bytes([HEADER, good_row(1)]), dry_run=False)
+    customer_create(actor=None, owner=org.employees["bj_a_rep1"], name="北京客户", code="BJ1")
+    rows = [
+        ["所属客户编码", "姓名", "手机", "性别", "决策角色", "主要联系人", "生日"],
+        ["T000001", "张伟", "13812345678", "男", "决策者", "是", "1985-03-12"],
+        [credit_code(1), "李娜", "13912345678", "female", "", "否", ""],
+        ["BJ1", "王五", "13700000000", "", "", "", ""],
+        ["T000001", "赵六", "123", "", "", "", ""],
+    ]
+    job = contacts_import(actor=importer, path_or_file=csv_bytes(rows), dry_run=False, skip_invalid=True)
+    assert report_pairs(job) == {(4, "所属客户编码"), (5, "手机")}
+    assert job.created_count == 2
+    zhang = Contact.objects.get(name="张伟")
+    assert (zhang.customer.code, zhang.gender, zhang.decision_role, zhang.is_primary) == (
+        "T000001",
+        "male",
+        "decision_maker",
+        True,
+    )
+    assert str(zhang.birthday) == "1985-03-12"
+
+
+def test_arc11_template_has_chinese_headers_an_example_and_notes(importer):
+    buffer = io.BytesIO()
+    import_template(kind="customers", target=buffer)
+    workbook = load_workbook(io.BytesIO(buffer.getvalue()))
+    data, notes = workbook.worksheets
+    header = [cell.value for cell in data[1]]
+    assert header[:4] == ["客户编码", "客户名称", "简称", "统一社会信用代码"]
+    assert data.max_row == 2  # the header and one example row
+    example = dict(zip(header, [cell.value for cell in data[2]], strict=True))
+    assert example["客户名称"] == "上海示例贸易有限公司"
+    allowed = {row[0].value: row[2].value for row in notes.iter_rows(min_row=2)}
+    assert "企业" in allowed["客户类型"] and "黑名单" in allowed["状态"]
+    assert example["统一社会信用代码"][17] == credit_code_check_character(example["统一社会信用代码"][:17])
