@@ -14,6 +14,7 @@ from django.urls import reverse
 from kestrel.core.scope import DataScope
 from kestrel.customers import services
 from kestrel.customers.models import ArchiveView, BankAccount, Contact, Customer, Grade, GradeScheme, Region
+from kestrel.customers.reference import reference_data_load
 from kestrel.customers.validators import credit_code_check_character
 from kestrel.org.models import Department, Employee
 from kestrel.org.tests.factories import DepartmentFactory, EmployeeFactory, RoleFactory, company_root
@@ -64,6 +65,7 @@ def make(owner: Employee, name: str, **fields) -> Customer:
 
 @pytest.fixture
 def shop(db) -> Shop:
+    reference_data_load()  # the migration's rows are gone after a live-server test's flush
     root = company_root()
     region = DepartmentFactory(name="华东大区", parent=root, kind=Department.Kind.REGION)
     shanghai = DepartmentFactory(name="上海分公司", parent=region, kind=Department.Kind.BRANCH)
