@@ -32,7 +32,7 @@ import re
 from typing import Any
 
 from django.db import connection as default_connection
-from django.db.models import Q
+from django.db.models import BooleanField, F, Func, Q
 from django.db.models.expressions import RawSQL
 
 from kestrel.customers.models import Contact, Customer
@@ -60,9 +60,23 @@ def customer_search_condition(text: str) -> Q:
     Usable inside ``Customer.objects.readable_by(actor)…filter(…)``: the search never widens what the
     actor may read. An empty text finds nothing.
     """
-    sql, params = customer_search_sql(text, vendor=default_connection.vendor)
+    vendor = default_connection.vendor
+    sql, params = customer_search_sql(text, vendor=vendor)
     if not sql:
         return Q(pk__in=[])
+    if vendor == "postgresql":
+        # ``id = ANY(ARRAY(…))`` rather than ``id IN (…)``: PostgreSQL runs the sub-select once and
+        # then reads the matching rows by primary key. As a semi-join it may instead hash-join the
+        # whole table when the list query joins more tables than join_collapse_limit lets it reorder.
+        return Q(
+            Func(
+                F("pk"),
+                RawSQL(sql, params),
+                arg_joiner=" = ANY(ARRAY",
+                template="%(expressions)s)",
+                output_field=BooleanField(),
+            )
+        )
     return Q(pk__in=RawSQL(sql, params))
 
 
@@ -72,8 +86,10 @@ def customer_search_sql(text: str, *, vendor: str) -> tuple[str, list[Any]]:
     if not text:
         return "", []
     branches: list[tuple[str, list[Any]]] = []
+    phone = normalise_phone(text)
+    phone_like = len(phone) >= 7 and phone.replace("-", "").isdigit()
     segments = [segment.lower() for segment in SEGMENT.findall(text)]
-    if segments:
+    if segments and not phone_like:  # a phone number is not looked for inside names
         branches.append(_substring_branch(segments, vendor))
     compact = "".join(text.split()).lower()
     if compact.isascii() and compact.isalpha():
@@ -89,8 +105,7 @@ def customer_search_sql(text: str, *, vendor: str) -> tuple[str, list[Any]]:
     credit_code = normalise_credit_code(text)
     if len(credit_code) == 18:
         branches.append((f"SELECT id FROM {CUSTOMER} WHERE credit_code = %s", [credit_code]))
-    phone = normalise_phone(text)
-    if len(phone) >= 7 and phone.replace("-", "").isdigit():
+    if phone_like:
         branches.append((f"SELECT id FROM {CUSTOMER} WHERE phone = %s", [phone]))
         branches.append((f"SELECT customer_id FROM {CONTACT} WHERE mobile = %s", [phone]))
     branches.append((f"SELECT customer_id FROM {CONTACT} WHERE name = %s", [text]))
