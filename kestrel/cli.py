@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "calendar",
         "Working-day calendar: 'calendar import FILE' (date,kind,name CSV), 'calendar show YEAR'.",
     ),
+    "import": ("import", "Import customers or contacts: 'import customers FILE [--dry-run] [--mode …]'."),
+    "export": ("export", "Export customers or contacts: 'export customers FILE [--as USERNAME]'."),
     "check": ("check", "Run Django's system checks (add --deploy for production settings)."),
     "shell": ("shell", "Open a Python shell with Kestrel loaded."),
     "collectstatic": ("collectstatic", "Collect static files into KESTREL_STATIC_ROOT."),

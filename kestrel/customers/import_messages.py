@@ -49,6 +49,18 @@ CUSTOM_FIELD_RANGE = "数值超出允许范围"
 INVALID = "数据无效：{detail}"
 WRITE_FAILED = "写入数据库失败（数据可能在检查后被他人修改），本次导入未保存任何数据，请重新导入"
 ROW_LIMIT = "文件超过 {limit} 行"
+# Whole-file refusals, by error code (the API answers them in the user's language; the report is Chinese).
+FILE_REFUSED = {
+    "import_too_many_rows": "文件行数超过上限（{limit} 行），请拆分后导入",
+    "import_file_too_large": "文件过大（上限 {limit} 字节）",
+    "import_file_unreadable": "无法读取文件：不是有效的 .xlsx 或 .csv 文件",
+    "import_file_empty": "文件为空或没有标题行",
+    "import_zip_bomb": "文件解压后体积异常（疑似压缩炸弹），已拒绝",
+    "import_xml_refused": "文件包含不允许的 XML 声明（DTD/实体），已拒绝",
+    "import_macros_refused": "文件包含宏，请另存为不含宏的 .xlsx",
+    "import_unsupported_format": "仅支持 .xlsx 和 .csv 文件",
+    "import_columns_missing": "缺少必需的列：{missing}",
+}
 
 # Report severities
 ERROR = "错误"

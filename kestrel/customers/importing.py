@@ -1057,7 +1057,7 @@ def import_run(
         with translation.override("zh-hans"):
             importer.check(spreadsheets.read_rows(job.file_path, file_name=job.file_name), checked)
     except KestrelError as error:
-        return _finish(job, importer, ImportJob.Status.FAILED, failure=error.message)
+        return _finish(job, importer, ImportJob.Status.FAILED, failure=_chinese(error))
     rows = importer.good_rows
     if dry_run:
         return _finish(job, importer, ImportJob.Status.CHECKED)
@@ -1086,6 +1086,15 @@ def import_run(
         importer.bad_rows,
     )
     return _finish(job, importer, ImportJob.Status.DONE, created=created, updated=updated)
+
+
+def _chinese(error: KestrelError) -> str:
+    """A whole-file refusal, for the Chinese report."""
+    template = msg.FILE_REFUSED.get(error.code)
+    if template is None:
+        return error.message
+    details = error.details if isinstance(error.details, dict) else {}
+    return template.format(limit=details.get("limit", ""), missing="、".join(details.get("missing", [])))
 
 
 def _finish(

@@ -37,6 +37,7 @@ DEFAULT_MAX_ROWS = 100_000
 MAX_UNCOMPRESSED_BYTES = 200 * MB
 MAX_COMPRESSION_RATIO = 100
 MAX_ZIP_MEMBERS = 1_000
+MAX_COLUMNS = 200
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam", ".xlsb")
 SUPPORTED_SUFFIXES = (".xlsx", ".csv")
@@ -179,6 +180,9 @@ def inspect_xlsx(source: Source) -> int | None:
                         code="import_xml_refused",
                         details={"member": member.filename},
                     )
+        sheet_head = _member_head(archive, "xl/worksheets/sheet1.xml", 4096)
+        declared = DIMENSION.search(sheet_head)
+        return max(int(declared.group(1)) - 1, 0) if declared else None
 
 
 def preflight(source: Source, *, file_name: str) -> int | None:
@@ -233,7 +237,11 @@ def _xlsx_rows(source: Source) -> Iterator[list[Cell]]:
         ) from error
     try:
         sheet = workbook.worksheets[0]
-        for values in sheet.iter_rows():
+        # The declared <dimension> is only a claim: openpyxl would silently stop reading there.
+        # Read every row, but never more than MAX_COLUMNS columns (a cell in column XFD would
+        # otherwise make openpyxl pad every row with 16,384 empty cells).
+        sheet.reset_dimensions()
+        for values in sheet.iter_rows(max_col=MAX_COLUMNS):
             yield [_xlsx_cell(cell) for cell in values]
     except DefusedXmlException as error:
         raise FileRefused(

@@ -1,0 +1,19 @@
+"""Background jobs of the customer archive. Thin: each calls a service."""
+
+from django.contrib.auth import get_user_model
+
+from kestrel.customers.models import ImportJob
+from kestrel.jobs.scheduling import job
+
+
+# No retries: an import is not repeated behind the user's back; a failure is on the job's report.
+@job(retries=0)
+def import_run_task(job_id: int, user_id: int, dry_run: bool | None = None) -> None:
+    """ARC-11: check (and unless a dry run, write) an uploaded import."""
+    from kestrel.customers.importing import import_run
+
+    import_job = ImportJob.objects.filter(pk=job_id).first()
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if import_job is None or user is None:
+        return
+    import_run(job=import_job, actor=user, dry_run=dry_run)
