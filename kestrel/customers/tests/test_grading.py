@@ -561,3 +561,22 @@ def test_arc4_api_grade_schemes_listed(api):
     schemes = response.json()
     assert schemes[0]["code"] == "importance" and schemes[0]["is_primary"]
     assert [g["code"] for g in schemes[0]["grades"]] == ["core", "important", "major", "general"]
+
+
+@pytest.mark.django_db
+def test_arc4_regrade_command(rep):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    customer = make_customer(rep, annual_sales=Decimal("6200000"))
+    out = StringIO()
+    call_command("regrade", "--dry-run", "--scheme", "importance", stdout=out)
+    assert "1 would change" in out.getvalue() and f"#{customer.pk}" in out.getvalue()
+    assert not GradeChange.objects.exists()
+    out = StringIO()
+    call_command("regrade", stdout=out)
+    assert "importance: 1 changed" in out.getvalue() and "futures: skipped" in out.getvalue()
+    assert grade_of(customer) == "important"
+    with pytest.raises(CommandError):
+        call_command("regrade", "--scheme", "nope", stdout=StringIO())
