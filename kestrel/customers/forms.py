@@ -443,3 +443,42 @@ class MajorEventForm(TablerFormMixin, forms.Form):
     description = forms.CharField(
         label=_("Description"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+# --- Access requests (ARC-6) -------------------------------------------------------------------------
+
+
+class AccessRequestForm(TablerFormMixin, forms.Form):
+    """查阅档案审批: the archive by its code or exact full name, and why."""
+
+    code = forms.CharField(label=_("Customer code"), required=False, max_length=40)
+    name = forms.CharField(
+        label=_("Or the customer's exact full name"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. 上海申江精密机械有限公司")}),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("What you need the archive for.")}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool((data.get("code") or "").strip()) == bool((data.get("name") or "").strip()):
+            self.add_error("code", _("Give either the customer code or the exact full name."))
+        return data
+
+
+class AccessDecisionForm(TablerFormMixin, forms.Form):
+    days = forms.IntegerField(
+        label=_("Access for (days)"), min_value=1, max_value=3650, required=False, initial=7
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required when rejecting; the requester reads it."),
+    )

@@ -13,4 +13,8 @@ urlpatterns = [
     path("<int:customer_id>/contacts/new/", views.contact_create, name="contact_create"),
     path("<int:customer_id>/events/new/", views.major_event_create, name="event_create"),
     path("contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),
+    path("access/", views.access_inbox, name="access_inbox"),
+    path("access/new/", views.access_request_create, name="access_request"),
+    path("access/<int:request_id>/decide/", views.access_request_decide, name="access_decide"),
+    path("access/<int:request_id>/withdraw/", views.access_request_withdraw, name="access_withdraw"),
 ]

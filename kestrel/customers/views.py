@@ -25,14 +25,16 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kestrel.core.errors import KestrelError, NotFound
 from kestrel.core.pagination import COUNT_CAP
-from kestrel.customers import masking, selectors, services
+from kestrel.customers import masking, selectors, services, workflow_selectors, workflows
 from kestrel.customers.forms import (
     CHARACTERISTIC_FIELDS,
     FIELD_GROUPS,
+    AccessDecisionForm,
+    AccessRequestForm,
     ContactForm,
     CustomerFilterForm,
     CustomerForm,
@@ -40,7 +42,7 @@ from kestrel.customers.forms import (
     map_service_error,
     regions_under,
 )
-from kestrel.customers.models import Contact, Customer, CustomerCharacteristics, Region
+from kestrel.customers.models import AccessRequest, Contact, Customer, CustomerCharacteristics, Region
 from kestrel.org.models import Employee
 from kestrel.org.selectors import employee_list
 from kestrel.web.context_processors import current_employee
@@ -480,3 +482,131 @@ def major_event_create(request: HttpRequest, customer_id: int) -> HttpResponse:
         "customers/_event_dialog.html",
         {"form": form, "customer": customer, "action": action, "title": _("Record a major event")},
     )
+
+
+# --- Access requests (ARC-6): the approvers' inbox, one's own requests, filing one ----------------
+
+ACCESS_TABS = ("pending", "decided", "mine")
+
+
+@login_required
+@require_GET
+def access_inbox(request: HttpRequest) -> HttpResponse:
+    """查阅申请: requests waiting for the user's decision, those decided, and the user's own."""
+    pending = workflow_selectors.access_request_inbox(actor=request.user)
+    tab = request.GET.get("tab")
+    if tab not in ACCESS_TABS:
+        # Approvers land on what waits for them; everyone else on their own requests.
+        is_approver = request.user.has_perm("customers.approve_access") or pending.exists()
+        tab = "pending" if is_approver else "mine"
+    if tab == "mine":
+        requests = workflow_selectors.access_request_mine(actor=request.user)
+    elif tab == "decided":
+        requests = workflow_selectors.access_request_inbox(actor=request.user, status=None).exclude(
+            status=AccessRequest.Status.PENDING
+        )
+    else:
+        requests = pending
+    page = CappedPaginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "tab": tab,
+        "page": page,
+        "pending_count": pending.count() if tab != "pending" else page.paginator.count,
+        "page_link": _page_link_prefix(request),
+        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "now": timezone.now(),
+    }
+    return render(request, "customers/access_inbox.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def access_request_create(request: HttpRequest) -> HttpResponse:
+    form = AccessRequestForm(request.POST or None, initial={"code": request.GET.get("code", "")[:40]})
+    if request.method == "POST" and form.is_valid():
+        try:
+            workflows.access_request_file(
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                code=form.cleaned_data["code"],
+                name=form.cleaned_data["name"],
+            )
+        except KestrelError as error:
+            map_service_error(form, error)
+        else:
+            # The same answer whatever matched: the archive's existence is not disclosed.
+            messages.success(request, _("Your request has been filed. You will be notified of the decision."))
+            return redirect(f"{reverse('customers:access_inbox')}?tab=mine")
+    return render(request, "customers/access_request_form.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def access_request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    """Approve with a validity in days, or reject with a note (a dialog in the inbox)."""
+    try:
+        access = workflow_selectors.access_request_inbox(actor=request.user, status=None).get(pk=request_id)
+    except AccessRequest.DoesNotExist as error:
+        raise Http404(_("Access request not found.")) from error
+    form = AccessDecisionForm(request.POST or None, initial={"days": workflows.ACCESS_DEFAULT_DAYS})
+    if access.status != AccessRequest.Status.PENDING:
+        form.add_error(None, _("This request has already been decided or withdrawn."))
+    elif request.method == "POST" and form.is_valid():
+        approve = request.POST.get("decision") == "approve"
+        try:
+            access = workflows.access_request_decide(
+                actor=request.user,
+                request=access,
+                approve=approve,
+                days=form.cleaned_data["days"],
+                note=form.cleaned_data["note"],
+            )
+        except KestrelError as error:
+            map_service_error(form, error)
+        else:
+            message = _("Access granted.") if approve else _("Request rejected.")
+            if not request.htmx:
+                messages.success(request, message)
+                return redirect("customers:access_inbox")
+            response = render(
+                request,
+                "customers/_access_row.html",
+                {
+                    "access": access,
+                    "oob": True,
+                    "tab": "pending",
+                    "now": timezone.now(),
+                    "pending_count": workflow_selectors.access_request_inbox(actor=request.user).count(),
+                },
+            )
+            response["HX-Reswap"] = "none"
+            response["HX-Trigger"] = "kestrel:dialog-saved"
+            return response
+    action = reverse("customers:access_decide", args=[access.pk])
+    return _dialog_plain(
+        request,
+        "customers/_access_dialog.html",
+        {"form": form, "access": access, "action": action, "title": _("Decide the access request")},
+    )
+
+
+@login_required
+@require_POST
+def access_request_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
+    access = workflow_selectors.access_request_mine(actor=request.user).filter(pk=request_id).first()
+    if access is None:
+        raise Http404(_("Access request not found."))
+    try:
+        workflows.access_request_withdraw(actor=request.user, request=access)
+    except KestrelError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Request withdrawn."))
+    return redirect(f"{reverse('customers:access_inbox')}?tab=mine")
+
+
+def _dialog_plain(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """A dialog that is not about one customer's page: the modal content, or a page without JS."""
+    if request.htmx:
+        return render(request, template, context)
+    return render(request, "customers/dialog_page_plain.html", {**context, "dialog_template": template})

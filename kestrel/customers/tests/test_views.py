@@ -470,3 +470,61 @@ def test_arc2_major_event_dialog_adds_to_the_timeline(client: Client, shop: Shop
     # Without JavaScript the same URL is a page and saving goes back to the 360° page.
     plain = client.post(url, {"occurred_on": "2026-06-01", "title": "迁址"})
     assert plain.status_code == 302 and plain["Location"].endswith("#events")
+
+
+# --- Access requests (ARC-6) ---------------------------------------------------------------------------
+
+INBOX = reverse("customers:access_inbox")
+
+
+def test_arc6_request_access_inbox_approve_and_read_until_it_expires(client: Client, shop: Shop) -> None:
+    customer = shop.dept_archive
+    detail = reverse("customers:detail", args=[customer.pk])
+    requester = login(Client(), shop.other_rep)
+    assert requester.get(detail).status_code == 404
+    assert requester.post(reverse("customers:access_request"), {"code": "", "reason": ""}).status_code == 200
+    response = requester.post(
+        reverse("customers:access_request"), {"code": customer.code, "reason": "下周拜访，需了解合作历史"}
+    )
+    assert response.status_code == 302 and response["Location"].endswith("?tab=mine")
+    mine = requester.get(response["Location"])
+    assert "需了解合作历史" in mine.content.decode()
+    assert customer.name not in mine.content.decode()  # not named to the requester before approval
+
+    # The branch's manager decides; the rep of the branch does not see the request.
+    assert list(login(Client(), shop.rep).get(INBOX, {"tab": "pending"}).context["page"].object_list) == []
+    login(client, shop.branch_gm)
+    inbox = client.get(INBOX)
+    assert inbox.context["tab"] == "pending"
+    (access,) = inbox.context["page"].object_list
+    assert access.customer == customer and "需了解合作历史" in inbox.content.decode()
+    decide = reverse("customers:access_decide", args=[access.pk])
+    htmx = {"HX-Request": "true", "HX-Target": "customer-modal-dialog"}
+    rejected = client.post(decide, {"decision": "reject", "note": ""}, headers=htmx)
+    assert rejected.status_code == 200 and "note" in rejected.context["form"].errors
+    approved = client.post(decide, {"decision": "approve", "days": "3", "note": "同意"}, headers=htmx)
+    assert approved["HX-Trigger"] == "kestrel:dialog-saved"
+    assert f'id="access-request-{access.pk}" hx-swap-oob="true"' in approved.content.decode()
+    access.refresh_from_db()
+    assert access.status == "approved" and access.valid_until is not None
+
+    # Granted: the 360° page opens (and the read is logged) until the grant expires.
+    assert requester.get(detail).status_code == 200
+    assert ArchiveView.objects.filter(customer=customer, viewer=shop.other_rep.user, outcome="read").exists()
+    type(access).objects.filter(pk=access.pk).update(valid_until=access.created_at)
+    assert requester.get(detail).status_code == 404
+    # A decided request cannot be decided again.
+    again = client.post(decide, {"decision": "reject", "note": "不同意"}, headers=htmx)
+    assert again.context["form"].non_field_errors()
+
+
+def test_arc6_decide_is_404_for_someone_who_may_not_decide(client: Client, shop: Shop) -> None:
+    from kestrel.customers import workflows
+
+    (access,) = workflows.access_request_file(
+        actor=shop.other_rep.user, reason="了解情况", code=shop.dept_archive.code
+    )
+    decide = reverse("customers:access_decide", args=[access.pk])
+    assert login(client, shop.rep).get(decide).status_code == 404
+    assert login(Client(), shop.other_rep).post(decide, {"decision": "approve"}).status_code == 404
+    assert login(Client(), shop.other_rep).get(INBOX).context["tab"] == "mine"
