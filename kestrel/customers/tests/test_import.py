@@ -482,3 +482,22 @@ def test_arc11_template_has_chinese_headers_an_example_and_notes(importer):
     allowed = {row[0].value: row[2].value for row in notes.iter_rows(min_row=2)}
     assert "企业" in allowed["客户类型"] and "黑名单" in allowed["状态"]
     assert example["统一社会信用代码"][17] == credit_code_check_character(example["统一社会信用代码"][:17])
+
+
+def test_arc11_progress_is_visible_in_the_job_while_checking(importer, monkeypatch):
+    """processed_rows is written after each batch in autocommit: a poller sees it during the check."""
+    from kestrel.customers import importing
+
+    monkeypatch.setattr(importing, "BATCH", 2)
+    seen = []
+
+    def poll(done: int, total: int, phase: str) -> None:
+        job = ImportJob.objects.get()
+        seen.append((phase, done, job.processed_rows, job.status))
+
+    rows = [HEADER] + [good_row(n) for n in range(1, 6)]
+    job = customers_import(actor=importer, path_or_file=csv_bytes(rows), dry_run=False, progress=poll)
+    assert job.status == ImportJob.Status.DONE
+    checks = [entry for entry in seen if entry[0] == "check"]
+    assert [(done, stored) for _phase, done, stored, _status in checks] == [(2, 2), (4, 4), (5, 5)]
+    assert {status for phase, *_rest, status in seen if phase == "write"} == {ImportJob.Status.IMPORTING}
