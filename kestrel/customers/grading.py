@@ -14,7 +14,7 @@
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -71,6 +71,7 @@ class CustomerDowngraded(events.Event):
     from_name: str = ""
     to_name: str = ""
     source: str = GradeChange.Source.RULE
+    change_id: int | None = None  # the GradeChange row that records it
 
 
 # --- Metrics --------------------------------------------------------------------------------------
@@ -461,6 +462,14 @@ def _scheme_regrade(
 
 def _batch_apply(compiled, result, rows, *, actor, dry_run, preview_limit) -> None:
     now = timezone.now()
+    if not dry_run:
+        # A grade pinned by hand since the SELECT wins: re-read the pins under a row lock.
+        pinned = set(
+            CustomerGrade.objects.select_for_update()
+            .filter(scheme=compiled.scheme, customer_id__in=[row["pk"] for row in rows], pinned=True)
+            .values_list("customer_id", flat=True)
+        )
+        rows = [row for row in rows if row["pk"] not in pinned]
     changes: list[GradeChange] = []
     upserts: list[CustomerGrade] = []
     cleared: list[int] = []
@@ -532,11 +541,12 @@ def _batch_apply(compiled, result, rows, *, actor, dry_run, preview_limit) -> No
     if cleared:
         CustomerGrade.objects.filter(scheme=compiled.scheme, customer_id__in=cleared, pinned=False).delete()
     GradeChange.objects.bulk_create(changes)
+    change_ids = {change.customer_id: change.pk for change in changes}
     if compiled.scheme.is_primary:
         for grade_id, customer_ids in by_target.items():
             Customer.objects.filter(pk__in=customer_ids).update(grade_id=grade_id)
     for event in downgrades:
-        events.publish(event)
+        events.publish(replace(event, change_id=change_ids.get(event.customer_id)))
 
 
 # --- Grades set by hand ---------------------------------------------------------------------------
@@ -577,7 +587,7 @@ def customer_grade_set(
             row = CustomerGrade(customer=customer, scheme=scheme)
         row.grade, row.source, row.pinned = grade, GradeChange.Source.MANUAL, True
         row.save()
-        GradeChange.objects.create(
+        change = GradeChange.objects.create(
             customer=customer,
             scheme=scheme,
             from_grade=previous,
@@ -599,6 +609,7 @@ def customer_grade_set(
                     to_name=grade.name,
                     explanation=reason,
                     source=GradeChange.Source.MANUAL,
+                    change_id=change.pk,
                 )
             )
     return row
@@ -690,7 +701,8 @@ def downgrade_notify_holders(event: CustomerDowngraded) -> None:
         return
     recipients = [e for e in (customer.owner, customer.relationship_manager) if e is not None]
     notify(
-        event_key=f"customer:{customer.pk}:downgraded:{event.scheme}:{timezone.now().isoformat()}",
+        # One notification per recorded change: a repeated delivery of the event adds nothing.
+        event_key=f"customer:{customer.pk}:downgraded:{event.change_id or timezone.now().isoformat()}",
         kind=CustomerDowngraded.name,
         recipients=recipients,
         title=_("%(customer)s downgraded: %(from)s → %(to)s")

@@ -279,9 +279,17 @@ def test_arc4_downgrade_event_fires_once_and_notifies_owner_and_manager(org, rep
         "general",
     )
     assert event.name == "customer.downgraded" and event.explanation.endswith("→ 一般客户")
+    change = GradeChange.objects.get(pk=event.change_id)
+    assert (change.customer_id, change.to_grade.code, change.reason) == (
+        customer.pk,
+        "general",
+        event.explanation,
+    )
     notes = Notification.objects.filter(kind="customer.downgraded")
     assert set(notes.values_list("recipient_id", flat=True)) == {rep.pk, manager.pk}
     assert all(n.body == event.explanation for n in notes)
+    events.publish(event)  # delivered again: still one notification each
+    assert Notification.objects.filter(kind="customer.downgraded").count() == 2
 
 
 @pytest.mark.django_db
