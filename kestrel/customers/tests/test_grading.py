@@ -588,3 +588,70 @@ def test_arc4_regrade_command(rep):
     assert grade_of(customer) == "important"
     with pytest.raises(CommandError):
         call_command("regrade", "--scheme", "nope", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_arc4_admin_rule_change_saved_with_its_preview(client, superuser, rep):
+    """PLT-11: the effect on today's data is computed before the rules are saved and kept in the log."""
+    import json
+
+    from django.contrib.admin.models import LogEntry
+
+    customer = make_customer(rep, annual_sales=Decimal("6200000"))
+    grading.customers_regrade(actor=None, schemes=[importance()])
+    grade = Grade.objects.get(scheme=importance(), code="important")
+    client.force_login(superuser)
+    response = client.post(
+        f"/admin/customers/grade/{grade.pk}/change/",
+        {
+            "scheme": grade.scheme_id,
+            "code": "important",
+            "name": grade.name,
+            "rank": 2,
+            "rules": json.dumps([{"metric": "annual_sales", "op": ">=", "value": "8000000"}]),
+            "requires_relationship_manager": "on",
+            "min_holders": 2,
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "1" in " ".join(str(m) for m in response.context["messages"])
+    entry = LogEntry.objects.filter(object_id=str(grade.pk)).latest("action_time")
+    preview = next(part["preview"] for part in json.loads(entry.change_message) if "preview" in part)
+    assert (preview["changed"], preview["downgraded"]) == (1, 1)
+    assert f"#{customer.pk}" in preview["examples"][0]
+    grade.refresh_from_db()
+    assert grade.rules[0]["value"] == "8000000"
+    assert grade_of(customer) == "important"  # saved, applied at the next regrade
+
+    scheme_form = {
+        "code": "importance",
+        "name": importance().name,
+        "description": "",
+        "is_primary": "on",
+        "grades-TOTAL_FORMS": 4,
+        "grades-INITIAL_FORMS": 4,
+        "grades-MIN_NUM_FORMS": 0,
+        "grades-MAX_NUM_FORMS": 1000,
+    }
+    for index, row in enumerate(Grade.objects.filter(scheme=importance()).order_by("rank")):
+        rules = row.rules
+        if row.code == "important":
+            rules = [{"metric": "annual_sales", "op": ">=", "value": "1000"}]
+        scheme_form |= {
+            f"grades-{index}-id": row.pk,
+            f"grades-{index}-scheme": row.scheme_id,
+            f"grades-{index}-code": row.code,
+            f"grades-{index}-name": row.name,
+            f"grades-{index}-rank": row.rank,
+            f"grades-{index}-rules": json.dumps(rules),
+            f"grades-{index}-min_holders": row.min_holders,
+        } | (
+            {f"grades-{index}-requires_relationship_manager": "on"}
+            if row.requires_relationship_manager
+            else {}
+        )
+    response = client.post(f"/admin/customers/gradescheme/{importance().pk}/change/", scheme_form)
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    entry = LogEntry.objects.filter(object_id=str(importance().pk)).latest("action_time")
+    assert any("preview" in part for part in json.loads(entry.change_message))
