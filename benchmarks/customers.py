@@ -1,0 +1,341 @@
+"""Customer archive at 10k, 100k and 1M customers on SQLite and PostgreSQL (ARC-10, ARC-11, SPEC §9).
+
+    python benchmarks/customers.py [--sizes 10000,100000,1000000] [--databases sqlite,postgresql]
+                                   [--requests 200] [--import-rows 5000]
+
+For each database (a child process each, since Django's settings are per process) it builds a
+fresh database of its own — SQLite: ``$KESTREL_VAR_DIR/customers-bench.sqlite3``; PostgreSQL: the
+database ``kestrel_bench`` on the server of ``KESTREL_BENCH_PG`` (default
+``postgresql://postgres@127.0.0.1:5432/postgres``), created and dropped — migrates it, loads the demo
+company, and for each size tops the demo customers up with ``seed-demo``'s generator. Then, through
+the API in-process (``django.test.Client`` with a bearer token), as a branch sales manager (data
+scope: own department, confidentiality rules) and as a superuser, it sends ``--requests`` requests of
+each query and reports p50/p95:
+
+- ``list``: ``GET /customers`` (first page, 50 rows, count capped at 10,000);
+- ``filtered``: ``?province_id=…&status=active``;
+- ``initials``: ``?q=`` the first 6 pinyin initials of a random customer (``hzhtjx``…);
+- ``substring``: ``?q=`` 3 Chinese characters from the middle of a random customer's name;
+- ``phone``: ``?q=`` a random customer's phone or a contact's mobile.
+
+Import: ``--import-rows`` customers as a CSV through ``kestrel.customers.importing.customers_import``
+(create mode, committed) against a ``bulk_create`` of the same rows, rows/s each (at the first size).
+
+The goal (issue 4): p95 at 1M ≤ 1.5 × p95 at 10k for every query; import ≥ 25 % of bulk insert.
+"""
+
+import argparse
+import csv
+import io
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ["list", "filtered", "initials", "substring", "phone"]
+USERS = ["sales_manager", "superuser"]
+BENCH_DB = "kestrel_bench"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--import-rows", type=int, default=5000)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    if args.child:
+        results = child_run(args.child, sizes, args.requests, args.import_rows)
+        Path(args.out).write_text(json.dumps(results))
+        return 0
+    print(machine_description())
+    all_results = {}
+    for database in [d for d in args.databases.split(",") if d]:
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+            out = handle.name
+        command = [sys.executable, __file__, "--child", database, "--out", out, "--sizes", args.sizes]
+        command += ["--requests", str(args.requests), "--import-rows", str(args.import_rows)]
+        started = time.monotonic()
+        status = subprocess.call(command, cwd=ROOT)
+        if status != 0:
+            print(f"{database}: the benchmark failed (exit {status})", file=sys.stderr)
+            return status
+        all_results[database] = json.loads(Path(out).read_text())
+        Path(out).unlink()
+        print(f"== {database} done in {time.monotonic() - started:.0f}s")
+    print(markdown(all_results, sizes))
+    return 0
+
+
+# --- One database ----------------------------------------------------------------------------------
+
+
+def child_run(database: str, sizes: list[int], requests: int, import_rows: int) -> dict:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kestrel.settings")
+    var_dir = Path(os.environ.get("KESTREL_VAR_DIR") or ROOT / "var" / "bench")
+    var_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["KESTREL_VAR_DIR"] = str(var_dir)
+    if database == "sqlite":
+        path = var_dir / "customers-bench.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.environ["KESTREL_DATABASE_URL"] = f"sqlite:///{path}"
+    else:
+        server = os.environ.get("KESTREL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+        _postgres_recreate(server)
+        os.environ["KESTREL_DATABASE_URL"] = server.rsplit("/", 1)[0] + "/" + BENCH_DB
+    os.environ["KESTREL_DEBUG"] = ""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from kestrel.customers.demo import customers_demo_seed
+    from kestrel.org.demo import demo_company_seed
+
+    started = time.monotonic()
+    call_command("migrate", verbosity=0)
+    demo_company_seed()
+    print(f"[{database}] migrated and demo company in {time.monotonic() - started:.0f}s", flush=True)
+    results: dict = {"version": _database_version(connection), "sizes": {}}
+    for index, size in enumerate(sizes):
+        started = time.monotonic()
+        created = customers_demo_seed(count=size)["created"]
+        seconds = time.monotonic() - started
+        print(f"[{database}] {size:>9,} customers: +{created:,} in {seconds:.0f}s", flush=True)
+        entry = {"seed_rows": created, "seed_seconds": seconds, "queries": queries_measure(requests, size)}
+        if index == 0 and import_rows:
+            entry["import"] = import_measure(import_rows)
+        results["sizes"][str(size)] = entry
+        for query in QUERIES:
+            figures = [entry["queries"][user][query] for user in USERS]
+            line = "  ".join(
+                f"{u} p50 {f['p50']:.1f} p95 {f['p95']:.1f}" for u, f in zip(USERS, figures, strict=True)
+            )
+            print(f"[{database}] {size:>9,} {query:<9} {line}  (ms)", flush=True)
+    connection.close()
+    if database == "postgresql":
+        _postgres_drop(os.environ.get("KESTREL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    return results
+
+
+def queries_measure(requests: int, size: int) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from kestrel.customers.models import Contact, Customer, Region
+    from kestrel.org.tests.fixtures import token_for
+
+    users = {
+        "sales_manager": get_user_model().objects.get(username="sh_sm"),
+        "superuser": get_user_model().objects.filter(username="bench_admin").first()
+        or get_user_model().objects.create_superuser("bench_admin", "", "bench-" + str(random.random())),
+    }
+    rng = random.Random(size)
+    last = Customer.objects.order_by("-pk").values_list("pk", flat=True).first()
+    provinces = list(
+        Region.objects.filter(code__in=["310000", "330000", "110000", "440000"]).values_list("pk", flat=True)
+    )
+
+    def samples_for(user) -> tuple[list, list]:
+        """Search texts come from customers this user can read, as a user would search for them."""
+        ids = [rng.randint(1, last) for _ in range(4000)]
+        rows = list(
+            Customer.objects.readable_by(user)
+            .filter(pk__in=ids)
+            .values_list("pk", "name", "name_initials", "phone", "kind")
+        )
+        mobiles = list(
+            Contact.objects.filter(customer_id__in=[row[0] for row in rows]).values_list("mobile", flat=True)
+        )
+        return rows, mobiles
+
+    def params(query: str, sample: list, mobiles: list) -> dict:
+        if query == "list":
+            return {}
+        if query == "filtered":
+            return {"province_id": rng.choice(provinces), "status": "active"}
+        if query == "initials":
+            return {"q": rng.choice(sample)[2][:6]}
+        if query == "substring":
+            companies = [row for row in sample if row[4] != Customer.Kind.INDIVIDUAL] or sample
+            return {"q": rng.choice(companies)[1][2:5]}
+        return {"q": rng.choice(sample)[3] if rng.random() < 0.5 or not mobiles else rng.choice(mobiles)}
+
+    measured: dict = {}
+    for user_key, user in users.items():
+        client = Client()
+        headers = {"Authorization": f"Bearer {token_for(user, hours=6)}"}
+        measured[user_key] = {}
+        sample, mobiles = samples_for(user)
+        for query in QUERIES:
+            timings, counts = [], []
+            for attempt in range(requests + 10):  # the first 10 warm the caches
+                started = time.perf_counter()
+                response = client.get("/api/v1/customers", params(query, sample, mobiles), headers=headers)
+                elapsed = (time.perf_counter() - started) * 1000
+                if response.status_code != 200:
+                    raise RuntimeError(
+                        f"{query} as {user_key}: {response.status_code} {response.content[:300]}"
+                    )
+                if attempt >= 10:
+                    timings.append(elapsed)
+                    counts.append(response.json()["count"])
+            timings.sort()
+            measured[user_key][query] = {
+                "p50": statistics.median(timings),
+                "p95": timings[int(len(timings) * 0.95) - 1],
+                "median_count": statistics.median(counts),
+            }
+    return measured
+
+
+def import_measure(rows: int) -> dict:
+    """Import ``rows`` customers from a CSV through the importer, then bulk_create the same rows;
+    both are deleted again so the sizes stay as seeded."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from kestrel.customers import demo
+    from kestrel.customers.models import Customer, Region
+
+    try:
+        from kestrel.customers.importing import customers_import
+    except ImportError:  # the importer is not there: raw bulk insert only
+        customers_import = None
+    actor = get_user_model().objects.get(username="bench_admin")
+    generator = demo._Generator()
+    rng = random.Random(7)
+    from django.utils import timezone
+
+    now = timezone.now()
+    source = [generator.customer(rng, 90_000_000 + n, now, now.date()) for n in range(rows)]
+    codes = [f"IMP{n:07d}" for n in range(rows)]
+    result: dict = {"rows": rows}
+    region_codes = dict(Region.objects.values_list("pk", "code"))
+    if customers_import is not None:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(
+            ["客户编码", "客户名称", "简称", "统一社会信用代码", "地区", "电话", "年销售额", "负责人"]
+        )
+        for code, row in zip(codes, source, strict=True):
+            region = region_codes[row["district_id"]]
+            writer.writerow([code, row["name"], row["short_name"], row["credit_code"] or "", region,
+                             row["phone"], str(row["annual_sales"]), "sh_rep1"])  # fmt: skip
+        data = io.BytesIO(buffer.getvalue().encode("utf-8"))
+        data.name = "bench.csv"
+        started = time.perf_counter()
+        job = customers_import(actor=actor, path_or_file=data, file_name="bench.csv", dry_run=False)
+        seconds = time.perf_counter() - started
+        if job.created_count != rows:
+            raise RuntimeError(f"import created {job.created_count} of {rows}: {job.report[:5]}")
+        result["import_rows_per_s"] = rows / seconds
+        Customer.objects.filter(code__in=codes).delete()
+    objects = []
+    for code, row in zip(codes, source, strict=True):
+        fields = {k: v for k, v in row.items() if k not in {"created_at", "updated_at"}}
+        objects.append(Customer(**{**fields, "code": code}))
+    started = time.perf_counter()
+    with transaction.atomic():
+        Customer.objects.bulk_create(objects, batch_size=1000)
+    seconds = time.perf_counter() - started
+    result["bulk_create_rows_per_s"] = rows / seconds
+    Customer.objects.filter(code__in=codes).delete()
+    return result
+
+
+def _postgres_recreate(server: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+
+
+def _postgres_drop(server: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def _database_version(connection) -> str:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            return f"PostgreSQL {cursor.fetchone()[0]}"
+        cursor.execute("SELECT sqlite_version()")
+        return f"SQLite {cursor.fetchone()[0]}"
+
+
+# --- Report ---------------------------------------------------------------------------------------
+
+
+def machine_description() -> str:
+    cpu = "unknown CPU"
+    cores = os.cpu_count()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+        memory = f"{memory_kb / 1024 / 1024:.0f} GiB"
+    except OSError:
+        memory = "?"
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"machine: {cpu}, {cores} cores, {memory} RAM, {system}"
+
+
+def markdown(results: dict, sizes: list[int]) -> str:
+    lines = []
+    for data in results.values():
+        lines.append(f"\n### {data['version']}\n")
+        header = "| query | user | " + " | ".join(f"p50 / p95 at {size:,}" for size in sizes)
+        header += " | p95 largest ÷ p95 smallest |"
+        lines += [header, "| --- | --- | " + " | ".join("---" for _ in sizes) + " | --- |"]
+        for query in QUERIES:
+            for user in USERS:
+                cells, p95s = [], []
+                for size in sizes:
+                    q = data["sizes"][str(size)]["queries"][user][query]
+                    cells.append(f"{q['p50']:.1f} / {q['p95']:.1f} ms (n≈{q['median_count']:.0f})")
+                    p95s.append(q["p95"])
+                lines.append(f"| {query} | {user} | " + " | ".join(cells) + f" | {p95s[-1] / p95s[0]:.2f} |")
+        seeds = ", ".join(
+            f"{int(entry['seed_rows']):,} in {entry['seed_seconds']:.0f}s" for entry in data["sizes"].values()
+        )
+        lines.append(f"\nseed-demo top-ups: {seeds}")
+        first = data["sizes"][str(sizes[0])].get("import")
+        if first:
+            imported = first.get("import_rows_per_s")
+            bulk = first["bulk_create_rows_per_s"]
+            if imported:
+                lines.append(
+                    f"import of {first['rows']:,} rows: {imported:,.0f} rows/s; "
+                    f"bulk_create of the same rows: "
+                    f"{bulk:,.0f} rows/s → import at {imported / bulk:.0%} of bulk insert"
+                )
+            else:
+                lines.append(f"bulk_create of {first['rows']:,} rows: {bulk:,.0f} rows/s (import: TODO)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
