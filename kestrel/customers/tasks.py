@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 
 from kestrel.customers.models import ImportJob
-from kestrel.jobs.scheduling import job
+from kestrel.jobs.scheduling import job, periodic_job
 
 
 # No retries: an import is not repeated behind the user's back; a failure is on the job's report.
@@ -17,3 +17,19 @@ def import_run_task(job_id: int, user_id: int, dry_run: bool | None = None) -> N
     if import_job is None or user is None:
         return
     import_run(job=import_job, actor=user, dry_run=dry_run)
+
+
+@periodic_job(minute="15", hour="1")
+def duplicates_scan_nightly() -> int:
+    """ARC-9: flag likely duplicates every night (01:15 Beijing time)."""
+    from kestrel.customers.workflows import duplicates_scan
+
+    return duplicates_scan()
+
+
+@periodic_job(minute="*/10")
+def archive_denied_alerts_sweep() -> int:
+    """ARC-6: alert the department manager about repeated refused reads (once per user, customer, day)."""
+    from kestrel.customers.workflows import archive_denied_alerts
+
+    return archive_denied_alerts()

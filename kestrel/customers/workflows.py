@@ -46,6 +46,7 @@ from kestrel.customers.models import (
     Handover,
     SelfServiceInvitation,
 )
+from kestrel.notify.models import Notification
 from kestrel.notify.services import notify
 from kestrel.org.models import Department, Employee
 
@@ -329,7 +330,8 @@ def access_request_withdraw(*, actor: AbstractBaseUser, request: AccessRequest) 
 def archive_denied_alerts(*, since: Any = None) -> int:
     """ARC-6 "can raise an alert": a user refused ``KESTREL_DENIED_READS_ALERT`` times (default 3)
     on one customer within a day → the manager of the customer's department is told, once per day
-    (the notification's event key carries the date). One grouped query over the view log."""
+    (the notification's event key carries the date). One grouped query over the view log. Returns the
+    number of alerts raised."""
     threshold = _setting("KESTREL_DENIED_READS_ALERT", 3)
     now = timezone.now()
     since = since or now - timedelta(days=1)
@@ -349,23 +351,32 @@ def archive_denied_alerts(*, since: Any = None) -> int:
     )
     viewers = {e.user_id: e for e in Employee.objects.filter(user_id__in={r["viewer_id"] for r in rows})}
     day = timezone.localdate(now).isoformat()
+    keys = {
+        (r["viewer_id"], r["customer_id"]): f"customer-denied:{r['viewer_id']}:{r['customer_id']}:{day}"
+        for r in rows
+    }
+    already = set(
+        Notification.objects.filter(event_key__in=keys.values()).values_list("event_key", flat=True)
+    )
     sent = 0
     with transaction.atomic():
         for row in rows:
+            key = keys[(row["viewer_id"], row["customer_id"])]
             customer = customers[row["customer_id"]]
             manager = customer.department.manager
-            if manager is None or manager.status != Employee.Status.ACTIVE:
+            if key in already or manager is None or manager.status != Employee.Status.ACTIVE:
                 continue
             viewer = viewers.get(row["viewer_id"])
             who = viewer.name if viewer else str(row["viewer_id"])
-            sent += notify(
-                event_key=f"customer-denied:{row['viewer_id']}:{customer.pk}:{day}",
+            notify(
+                event_key=key,
                 kind="customer.access_denied_alert",
                 recipients=[manager],
                 title=_("%(who)s tried %(n)d times to read the archive %(code)s without approval")
                 % {"who": who, "n": row["attempts"], "code": customer.code},
                 link=f"/api/v1/customers/{customer.pk}/view-log",
             )
+            sent += 1
     return sent
 
 

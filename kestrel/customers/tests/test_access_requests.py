@@ -268,8 +268,19 @@ def test_arc6_repeated_denied_reads_alert_the_department_manager_once_a_day(setu
     assert workflows.archive_denied_alerts() == 0
     outsider.get(f"/customers/{customer.pk}")
     outsider.get(f"/customers/{customer.pk}")
-    workflows.archive_denied_alerts()
-    workflows.archive_denied_alerts()
+    assert workflows.archive_denied_alerts() == 1
+    assert workflows.archive_denied_alerts() == 0
     alerts = Notification.objects.filter(kind="customer.access_denied_alert")
     assert [a.recipient_id for a in alerts] == [setup.employees["sh_a_lead"].pk]
     assert "C-DEPT" in alerts[0].title
+
+
+def test_arc6_denied_reads_sweep_runs_as_a_periodic_job(setup, api_for, settings):
+    from kestrel.customers import tasks
+
+    settings.KESTREL_DENIED_READS_ALERT = 2
+    outsider = api_for(setup.employees["bj_a_rep1"])
+    for _ in range(2):
+        outsider.get(f"/customers/{setup.customers['personal'].pk}/360")
+    assert tasks.archive_denied_alerts_sweep.call_local() == 1
+    assert tasks.archive_denied_alerts_sweep.call_local() == 0  # once a day

@@ -225,3 +225,11 @@ def test_arc9_merge_refusals(twins, api_for):
     assert_error(
         api_for(rep).post("/customers/merge", {"kept_id": kept.pk, "merged_id": twins["third"].pk}), 404
     )
+
+
+def test_arc9_nightly_job_runs_the_scan(org):
+    from kestrel.customers import tasks
+
+    make(org.employees["sh_a_rep1"], "同名公司", code="S1")
+    make(org.employees["sh_a_rep2"], "同名公司", code="S2")
+    assert tasks.duplicates_scan_nightly.call_local() == 1
