@@ -284,3 +284,25 @@ def test_arc6_denied_reads_sweep_runs_as_a_periodic_job(setup, api_for, settings
         outsider.get(f"/customers/{setup.customers['personal'].pk}/360")
     assert tasks.archive_denied_alerts_sweep.call_local() == 1
     assert tasks.archive_denied_alerts_sweep.call_local() == 0  # once a day
+
+
+def test_arc6_inbox_and_view_log_query_counts_do_not_grow_with_rows(
+    setup, api_for, django_assert_max_num_queries
+):
+    manager = api_for(setup.employees["sh_a_lead"])
+    requesters = [setup.employees[k] for k in ("bj_a_rep1", "bj_a_rep2", "hz_a_rep1", "sh_b_rep1")]
+    customer = setup.customers["dept"]
+
+    def count(path: str) -> int:
+        with django_assert_max_num_queries(30) as captured:
+            assert manager.get(path).status_code == 200
+        return len(captured.captured_queries)
+
+    AccessRequest.objects.create(customer=customer, requester=requesters[0], reason="x")
+    ArchiveView.objects.create(customer=customer, viewer=requesters[0].user, channel="api", outcome="denied")
+    count("/customers/access-requests/inbox")  # warm up: the token's first use is recorded once
+    one = (count("/customers/access-requests/inbox"), count(f"/customers/{customer.pk}/view-log"))
+    for requester in requesters[1:]:
+        AccessRequest.objects.create(customer=customer, requester=requester, reason="x")
+        ArchiveView.objects.create(customer=customer, viewer=requester.user, channel="api", outcome="denied")
+    assert (count("/customers/access-requests/inbox"), count(f"/customers/{customer.pk}/view-log")) == one
