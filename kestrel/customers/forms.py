@@ -14,6 +14,7 @@ from kestrel.customers.models import (
     Customer,
     CustomerCharacteristics,
     Grade,
+    ImportJob,
     Industry,
     Region,
 )
@@ -481,4 +482,34 @@ class AccessDecisionForm(TablerFormMixin, forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Required when rejecting; the requester reads it."),
+    )
+
+
+# --- Import wizard (ARC-11) ----------------------------------------------------------------------------
+
+
+class ImportUploadForm(TablerFormMixin, forms.Form):
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("An .xlsx or .csv file, the first row holding the column names of the template."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )
+    kind = forms.ChoiceField(
+        label=_("What the file holds"), choices=ImportJob.Kind.choices, initial="customers"
+    )
+    mode = forms.ChoiceField(label=_("Mode"), choices=ImportJob.Mode.choices, initial="create")
+    match_key = forms.ChoiceField(
+        label=_("Match existing customers on"),
+        required=False,
+        choices=[
+            ("code", _("Customer code")),
+            ("credit_code", _("Unified social credit code")),
+            ("name_phone", _("Name and phone")),
+        ],
+        help_text=_("For updates. Contacts always match on name and mobile."),
+    )
+    skip_invalid = forms.BooleanField(
+        label=_("Skip bad rows"),
+        required=False,
+        help_text=_("Otherwise one bad row and nothing is imported (all or nothing)."),
     )

@@ -17,4 +17,8 @@ urlpatterns = [
     path("access/new/", views.access_request_create, name="access_request"),
     path("access/<int:request_id>/decide/", views.access_request_decide, name="access_decide"),
     path("access/<int:request_id>/withdraw/", views.access_request_withdraw, name="access_withdraw"),
+    path("import/", views.import_upload, name="import"),
+    path("import/template/", views.import_template, name="import_template"),
+    path("import/<int:job_id>/", views.import_job, name="import_job"),
+    path("import/<int:job_id>/commit/", views.import_commit, name="import_commit"),
 ]

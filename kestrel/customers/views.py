@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kestrel.core.errors import KestrelError, NotFound
 from kestrel.core.pagination import COUNT_CAP
-from kestrel.customers import masking, selectors, services, workflow_selectors, workflows
+from kestrel.customers import importing, masking, selectors, services, tasks, workflow_selectors, workflows
 from kestrel.customers.forms import (
     CHARACTERISTIC_FIELDS,
     FIELD_GROUPS,
@@ -38,11 +38,19 @@ from kestrel.customers.forms import (
     ContactForm,
     CustomerFilterForm,
     CustomerForm,
+    ImportUploadForm,
     MajorEventForm,
     map_service_error,
     regions_under,
 )
-from kestrel.customers.models import AccessRequest, Contact, Customer, CustomerCharacteristics, Region
+from kestrel.customers.models import (
+    AccessRequest,
+    Contact,
+    Customer,
+    CustomerCharacteristics,
+    ImportJob,
+    Region,
+)
 from kestrel.org.models import Employee
 from kestrel.org.selectors import employee_list
 from kestrel.web.context_processors import current_employee
@@ -610,3 +618,107 @@ def _dialog_plain(request: HttpRequest, template: str, context: dict[str, Any]) 
     if request.htmx:
         return render(request, template, context)
     return render(request, "customers/dialog_page_plain.html", {**context, "dialog_template": template})
+
+
+# --- Import wizard (ARC-11): upload → dry-run report → commit with progress ------------------------
+
+IMPORT_TARGET = "import-job"
+REPORT_PAGE_SIZE = 50
+IMPORT_RUNNING = {ImportJob.Status.UPLOADED, ImportJob.Status.CHECKING, ImportJob.Status.IMPORTING}
+
+
+def _import_job(request: HttpRequest, job_id: int) -> ImportJob:
+    """One's own import (a superuser sees every import), as the import API decides; else 404."""
+    jobs = ImportJob.objects.all()
+    if not request.user.is_superuser:
+        jobs = jobs.filter(requested_by=request.user)
+    job = jobs.filter(pk=job_id).first()
+    if job is None:
+        raise Http404(_("Import not found."))
+    return job
+
+
+@login_required
+@permission_required("customers.import_customer", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = importing.import_job_create(
+                actor=request.user,
+                file=upload.file,
+                file_name=upload.name or "",
+                kind=form.cleaned_data["kind"],
+                mode=form.cleaned_data["mode"],
+                match_key=form.cleaned_data["match_key"] if form.cleaned_data["kind"] == "customers" else "",
+                skip_invalid=form.cleaned_data["skip_invalid"],
+                dry_run=True,
+            )
+        except KestrelError as error:
+            form.add_error("file", error.message)
+        else:
+            tasks.import_run_task(job.pk, request.user.pk)  # the dry run, in the background
+            return redirect("customers:import_job", job_id=job.pk)
+    recent = ImportJob.objects.filter(requested_by=request.user).order_by("-created_at")[:5]
+    return render(request, "customers/import_upload.html", {"form": form, "recent": recent, "step": 1})
+
+
+@login_required
+@permission_required("customers.import_customer", raise_exception=True)
+@require_GET
+def import_template(request: HttpRequest) -> HttpResponse:
+    kind = "contacts" if request.GET.get("kind") == "contacts" else "customers"
+    response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    importing.import_template(kind=kind, target=response)
+    response["Content-Disposition"] = f'attachment; filename="{kind}-template.xlsx"'
+    return response
+
+
+@login_required
+@permission_required("customers.import_customer", raise_exception=True)
+@require_GET
+def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The job: a progress bar that polls itself while it runs, then the report (htmx)."""
+    job = _import_job(request, job_id)
+    report = Paginator(job.report or [], REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Just committed: the job stays "checked" until the worker picks it up; keep polling meanwhile.
+    committing = request.GET.get("commit") == "1" and job.status == ImportJob.Status.CHECKED
+    context = {
+        "job": job,
+        "running": job.status in IMPORT_RUNNING or committing,
+        "committing": committing,
+        "percent": _import_progress(job, committing=committing),
+        "good_rows": max(job.processed_rows - job.error_count, 0),
+        "report": report,
+        "page_link": _page_link_prefix(request),
+        "page_range": report.paginator.get_elided_page_range(report.number, on_each_side=2, on_ends=1),
+        "step": 3 if committing or not job.dry_run else 2,
+    }
+    if request.htmx and request.htmx.target == IMPORT_TARGET:
+        return render(request, "customers/_import_job.html", context)
+    return render(request, "customers/import_job.html", context)
+
+
+def _import_progress(job: ImportJob, *, committing: bool) -> int | None:
+    """Percent for the bar; None while nothing measurable happens (an indeterminate bar): waiting for
+    the worker, or the write phase, which reports no progress through the database."""
+    if committing or job.status in {ImportJob.Status.UPLOADED, ImportJob.Status.IMPORTING}:
+        return None
+    if job.status == ImportJob.Status.CHECKING:
+        return int(100 * job.processed_rows / job.total_rows) if job.total_rows else 0
+    return 100
+
+
+@login_required
+@permission_required("customers.import_customer", raise_exception=True)
+@require_POST
+def import_commit(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _import_job(request, job_id)
+    if job.status != ImportJob.Status.CHECKED:
+        messages.error(request, _("Only a checked file can be imported."))
+    else:
+        tasks.import_run_task(job.pk, request.user.pk, dry_run=False)
+        return redirect(f"{reverse('customers:import_job', args=[job.pk])}?commit=1")
+    return redirect("customers:import_job", job_id=job.pk)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -528,3 +529,84 @@ def test_arc6_decide_is_404_for_someone_who_may_not_decide(client: Client, shop:
     assert login(client, shop.rep).get(decide).status_code == 404
     assert login(Client(), shop.other_rep).post(decide, {"decision": "approve"}).status_code == 404
     assert login(Client(), shop.other_rep).get(INBOX).context["tab"] == "mine"
+
+
+# --- Import wizard (ARC-11) -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def importer(shop: Shop, settings, tmp_path) -> Employee:
+    settings.KESTREL_IMPORT_DIR = tmp_path
+    role = RoleFactory(
+        name="信息部", data_scope=DataScope.ALL, permissions=[*SELL, "customers.import_customer"]
+    )
+    return EmployeeFactory(name="陶丹", username="it", department=shop.shanghai, roles=[role])
+
+
+def csv_upload(rows: list[list[str]]) -> SimpleUploadedFile:
+    text = "\n".join(",".join(row) for row in [["客户名称", "电话", "地区"], *rows])
+    return SimpleUploadedFile("客户.csv", text.encode("utf-8-sig"), content_type="text/csv")
+
+
+def test_arc11_import_wizard_checks_reports_then_commits(client: Client, importer: Employee) -> None:
+    login(client, importer)
+    assert client.get(reverse("customers:import")).status_code == 200
+    template = client.get(reverse("customers:import_template"), {"kind": "customers"})
+    assert template.status_code == 200 and template["Content-Disposition"].endswith(
+        'customers-template.xlsx"'
+    )
+    upload = csv_upload([["宁波甬江建材有限公司", "0574-87654321", "浙江省/宁波市"], ["", "12345", "火星省"]])
+    response = client.post(
+        reverse("customers:import"),
+        {"file": upload, "kind": "customers", "mode": "create", "match_key": "code", "skip_invalid": "on"},
+    )
+    assert response.status_code == 302
+    job_url = response["Location"]
+    page = client.get(job_url)  # the dry run ran (jobs run inline in tests)
+    job = page.context["job"]
+    assert job.status == "checked" and job.error_count == 1 and not page.context["running"]
+    html = page.content.decode()
+    assert 'data-testid="import-report"' in html and "火星省" in html
+    assert not Customer.objects.filter(name="宁波甬江建材有限公司").exists()  # nothing written yet
+    committed = client.post(reverse("customers:import_commit", args=[job.pk]))
+    assert committed.status_code == 302 and committed["Location"].endswith("?commit=1")
+    job.refresh_from_db()
+    assert job.status == "done" and job.created_count == 1
+    assert Customer.objects.filter(name="宁波甬江建材有限公司").exists()
+    # The polling fragment (htmx) of a finished job stops polling.
+    fragment = client.get(job_url, headers={"HX-Request": "true", "HX-Target": "import-job"}).content.decode()
+    assert "<html" not in fragment and 'hx-trigger="every 1s"' not in fragment
+
+
+def test_arc11_import_all_or_nothing_cannot_be_committed_with_bad_rows(
+    client: Client, importer: Employee
+) -> None:
+    login(client, importer)
+    response = client.post(
+        reverse("customers:import"),
+        {"file": csv_upload([["好公司", "", ""], ["", "12345", ""]]), "kind": "customers", "mode": "create"},
+    )
+    page = client.get(response["Location"])
+    assert 'data-testid="import-commit" disabled' in page.content.decode()
+
+
+def test_arc11_import_pages_need_the_permission_and_jobs_are_private(
+    client: Client, shop: Shop, importer: Employee
+) -> None:
+    assert login(client, shop.rep).get(reverse("customers:import")).status_code == 403
+    login(client, importer)
+    response = client.post(
+        reverse("customers:import"),
+        {"file": csv_upload([["好公司", "", ""]]), "kind": "customers", "mode": "create"},
+    )
+    other = EmployeeFactory(name="另一位", department=shop.shanghai, roles=importer.roles.all())
+    assert login(Client(), other).get(response["Location"]).status_code == 404
+    refused = client.post(
+        reverse("customers:import"),
+        {
+            "file": SimpleUploadedFile("宏.xlsm", b"PK\x03\x04"),
+            "kind": "customers",
+            "mode": "create",
+        },
+    )
+    assert refused.status_code == 200 and "file" in refused.context["form"].errors
