@@ -274,44 +274,71 @@ def _target_expression(compiled: CompiledScheme) -> Case:
 # --- Explanations (PLT-10) ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Phrases:
+    """The translated pieces of explanations, looked up once per run in the active language (a
+    regrade explains thousands of changes; gettext per row would dominate its time)."""
+
+    rule: str
+    missing: str
+    wan: str
+    yuan: str
+    no_higher: str
+    no_grade: str
+    count_in_wan: bool
+    labels: dict[str, str]
+
+    @classmethod
+    def for_scheme(cls, compiled: "CompiledScheme") -> "Phrases":
+        return cls(
+            rule=_("%(metric)s %(value)s %(op)s %(threshold)s"),
+            missing=_("not recorded"),
+            wan=_("%(amount)s ten-thousand yuan"),
+            yuan=_("%(amount)s yuan"),
+            no_higher=_("The conditions of no higher grade hold (%(why)s) → %(grade)s"),
+            no_grade=_("No grade's conditions hold (%(why)s) → no grade"),
+            # Chinese counts money in 万 (620 万元), English in full (6,200,000 yuan).
+            count_in_wan=(get_language() or "").startswith("zh"),
+            labels={key: metric.label() for key, metric in compiled.metrics.items()},
+        )
+
+
 def _number(value: Decimal) -> str:
-    text = f"{value.quantize(Decimal('0.01')).normalize():,f}"
-    return text
+    return f"{value.quantize(Decimal('0.01')).normalize():,f}"
 
 
-def _amount(value: Decimal | None, unit: str) -> str:
+def _amount(phrases: Phrases, value: Decimal | None, unit: str) -> str:
     if value is None:
-        return _("not recorded")
+        return phrases.missing
     if unit == "yuan":
-        if (get_language() or "").startswith("zh") and abs(value) >= 10000:
-            return _("%(amount)s ten-thousand yuan") % {"amount": _number(value / 10000).replace(",", "")}
-        return _("%(amount)s yuan") % {"amount": _number(value)}
-    if unit == "count":
-        return _number(value)
+        if phrases.count_in_wan and abs(value) >= 10000:
+            return phrases.wan % {"amount": _number(value / 10000).replace(",", "")}
+        return phrases.yuan % {"amount": _number(value)}
     return _number(value)
 
 
-def _rule_text(compiled: CompiledScheme, rule: Rule, values: dict[str, Decimal | None]) -> str:
-    metric = compiled.metrics[rule.metric]
-    symbol = {">=": "≥", "<=": "≤", "==": "=", "!=": "≠"}.get(rule.op, rule.op)
-    return _("%(metric)s %(value)s %(op)s %(threshold)s") % {
-        "metric": metric.label(),
-        "value": _amount(values.get(rule.metric), metric.unit),
-        "op": symbol,
-        "threshold": _amount(rule.value, metric.unit),
-    }
+SYMBOLS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠"}
+NEGATED = {">=": "<", ">": "≤", "<=": ">", "<": "≥", "==": "≠", "!=": "="}
+NOT_COMPARABLE = {">=": "≱", ">": "≯", "<=": "≰", "<": "≮", "==": "≠", "!=": "="}
 
 
-def _negated_text(compiled: CompiledScheme, rule: Rule, values: dict[str, Decimal | None]) -> str:
-    metric = compiled.metrics[rule.metric]
-    symbol = {">=": "<", ">": "≤", "<=": ">", "<": "≥", "==": "≠", "!=": "="}[rule.op]
-    if values.get(rule.metric) is None:
-        symbol = {">=": "≱", ">": "≯", "<=": "≰", "<": "≮", "==": "≠", "!=": "="}[rule.op]
-    return _("%(metric)s %(value)s %(op)s %(threshold)s") % {
-        "metric": metric.label(),
-        "value": _amount(values.get(rule.metric), metric.unit),
+def _rule_text(
+    compiled: CompiledScheme,
+    phrases: Phrases,
+    rule: Rule,
+    values: dict[str, Decimal | None],
+    *,
+    negated=False,
+) -> str:
+    unit = compiled.metrics[rule.metric].unit
+    value = values.get(rule.metric)
+    symbols = SYMBOLS if not negated else NEGATED if value is not None else NOT_COMPARABLE
+    symbol = symbols[rule.op]
+    return phrases.rule % {
+        "metric": phrases.labels[rule.metric],
+        "value": _amount(phrases, value, unit),
         "op": symbol,
-        "threshold": _amount(rule.value, metric.unit),
+        "threshold": _amount(phrases, rule.value, unit),
     }
 
 
@@ -328,20 +355,26 @@ def _holds(rule: Rule, value: Decimal | None) -> bool:
     }[rule.op]
 
 
-def explain(compiled: CompiledScheme, target: Grade | None, values: dict[str, Decimal | None]) -> str:
+def explain(
+    compiled: CompiledScheme,
+    target: Grade | None,
+    values: dict[str, Decimal | None],
+    phrases: Phrases | None = None,
+) -> str:
     """年销售额 620 万元 ≥ 500 万元 → 重要客户; for the default grade, why the grade above failed."""
+    phrases = phrases or Phrases.for_scheme(compiled)
     if target is not None and compiled.rules[target.pk]:
-        because = "; ".join(_rule_text(compiled, r, values) for r in compiled.rules[target.pk])
+        because = "; ".join(_rule_text(compiled, phrases, r, values) for r in compiled.rules[target.pk])
         return f"{because} → {target.name}"
     above = [g for g in compiled.grades if compiled.rules[g.pk] and (target is None or g.rank < target.rank)]
     failing = []
     for grade in above[-1:]:
         broken = [r for r in compiled.rules[grade.pk] if not _holds(r, values.get(r.metric))]
         if broken:
-            failing.append(f"{grade.name}: {_negated_text(compiled, broken[0], values)}")
+            failing.append(f"{grade.name}: {_rule_text(compiled, phrases, broken[0], values, negated=True)}")
     if target is None:
-        return _("No grade's conditions hold (%(why)s) → no grade") % {"why": "; ".join(failing) or "-"}
-    return _("The conditions of no higher grade hold (%(why)s) → %(grade)s") % {
+        return phrases.no_grade % {"why": "; ".join(failing) or "-"}
+    return phrases.no_higher % {
         "why": "; ".join(failing) or "-",
         "grade": target.name,
     }
@@ -475,10 +508,11 @@ def _batch_apply(compiled, result, rows, *, actor, dry_run, preview_limit) -> No
     cleared: list[int] = []
     by_target: dict[int | None, list[int]] = defaultdict(list)
     downgrades: list[CustomerDowngraded] = []
+    phrases = Phrases.for_scheme(compiled)
     for row in rows:
         values = {key: row[compiled.alias(key)] for key in compiled.metrics}
         current, target = compiled.grade(row["current_id"]), compiled.grade(row["target_id"])
-        explanation = explain(compiled, target, values)
+        explanation = explain(compiled, target, values, phrases)
         downgrade = current is not None and (target is None or target.rank > current.rank)
         result.changed += 1
         result.downgraded += downgrade
