@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -29,7 +30,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kestrel.core.errors import KestrelError, NotFound
 from kestrel.core.pagination import COUNT_CAP
-from kestrel.customers import importing, masking, selectors, services, tasks, workflow_selectors, workflows
+from kestrel.customers import (
+    grading,
+    importing,
+    masking,
+    selectors,
+    services,
+    tasks,
+    workflow_selectors,
+    workflows,
+)
 from kestrel.customers.forms import (
     CHARACTERISTIC_FIELDS,
     FIELD_GROUPS,
@@ -58,6 +68,7 @@ from kestrel.web.context_processors import current_employee
 PAGE_SIZE = 20
 RESULTS_TARGET = "customer-results"
 MODAL_TARGET = "customer-modal-dialog"
+VIEW_LOG_ROWS = 20
 # ARC-7: the archive is expected to be updated at least monthly (客户档案管理制度).
 ARCHIVE_STALE_DAYS_DEFAULT = 30
 
@@ -117,9 +128,8 @@ def _owners(request: HttpRequest) -> QuerySet[Employee]:
 @require_GET
 def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET, owners=_owners(request), auto_id="customer-%s")
-    customers = selectors.customer_list(
-        actor=request.user, filters=selectors.CustomerFilter(**form.filters())
-    )
+    filters = form.filters()
+    customers = selectors.customer_list(actor=request.user, filters=selectors.CustomerFilter(**filters))
     page = CappedPaginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     today, stale_days = timezone.localdate(), archive_stale_days()
     rows = [(customer, freshness_of(customer, today=today, stale_days=stale_days)) for customer in page]
@@ -132,6 +142,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "page_link": _page_link_prefix(request),
         "stale_days": stale_days,
+        "export_query": urlencode({k: v for k, v in filters.items() if v not in (None, "")}),
     }
     if request.htmx and not request.htmx.history_restore_request and request.htmx.target == RESULTS_TARGET:
         response = render(request, "customers/_results.html", {**context, "oob": True})
@@ -284,12 +295,22 @@ def _customer_or_404(request: HttpRequest, customer_id: int, channel: str) -> Cu
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     try:
         view = selectors.customer_360(actor=request.user, id=customer_id)
-    except NotFound as error:
-        raise Http404(str(error)) from error
+    except NotFound:
+        # The same page whether the archive does not exist or may not be read (nothing disclosed),
+        # with the way to ask for access (ARC-6).
+        return render(request, "customers/not_readable.html", status=404)
     customer: Customer = view["customer"]
     user = request.user
     sees = masking.sees_sensitive(user)
+    view_log = None
+    if workflow_selectors.view_log_visible(actor=user, customer=customer):
+        view_log = list(
+            workflow_selectors.archive_view_log(actor=user, customer_id=customer.pk)[:VIEW_LOG_ROWS]
+        )
     context = {
+        "holder_warnings": holder_warnings(customer),
+        "grades": [entry for entry in grading.customer_grades(customer=customer) if entry["row"]],
+        "view_log": view_log,
         "customer": customer,
         "groups": _groups(customer, user),
         "characteristics": _characteristics(customer),
@@ -308,6 +329,25 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "sees_sensitive": sees,
     }
     return render(request, "customers/detail.html", context)
+
+
+def holder_warnings(customer: Customer) -> list[str]:
+    """ARC-5 on the page: core and important grades need a relationship manager, and "at least two
+    employees hold every important customer" (同一客户两人或两人以上掌握)."""
+    grade = customer.grade
+    if grade is None:
+        return []
+    warnings = []
+    if grade.requires_relationship_manager and customer.relationship_manager_id is None:
+        warnings.append(_("A %(grade)s customer needs a relationship manager.") % {"grade": grade.name})
+    holders = {customer.owner_id, customer.relationship_manager_id} | {e.pk for e in customer.co_owners.all()}
+    holders.discard(None)
+    if len(holders) < grade.min_holders:
+        warnings.append(
+            _("At least %(count)d employees should hold a %(grade)s customer; %(held)d do.")
+            % {"count": grade.min_holders, "grade": grade.name, "held": len(holders)}
+        )
+    return warnings
 
 
 def _custom_fields(customer: Customer) -> list[Item]:

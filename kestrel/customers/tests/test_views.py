@@ -34,7 +34,13 @@ SELL = [
     "customers.add_contact",
     "customers.change_contact",
 ]
-LEAD = [*SELL, "customers.read_all_levels", "customers.approve_access", "customers.view_sensitive"]
+LEAD = [
+    *SELL,
+    "customers.read_all_levels",
+    "customers.approve_access",
+    "customers.view_sensitive",
+    "customers.export_customer",
+]
 
 
 def credit_code(body17: str) -> str:
@@ -610,3 +616,45 @@ def test_arc11_import_pages_need_the_permission_and_jobs_are_private(
         },
     )
     assert refused.status_code == 200 and "file" in refused.context["form"].errors
+
+
+def test_arc5_360_page_warns_when_an_important_customer_lacks_holders(client: Client, shop: Shop) -> None:
+    scheme = GradeScheme.objects.create(code="ui-test", name="测试方案")
+    important = Grade.objects.create(
+        scheme=scheme,
+        code="important",
+        name="重要客户",
+        rank=1,
+        requires_relationship_manager=True,
+        min_holders=2,
+    )
+    Customer.objects.filter(pk=shop.dept_archive.pk).update(grade=important)
+    url = reverse("customers:detail", args=[shop.dept_archive.pk])
+    warnings = login(client, shop.rep).get(url).context["holder_warnings"]
+    assert len(warnings) == 2
+    services.customer_update(actor=None, customer=shop.dept_archive, relationship_manager=shop.branch_gm)
+    assert client.get(url).context["holder_warnings"] == []
+
+
+def test_arc6_holders_see_who_read_the_archive_and_others_get_a_way_to_ask(
+    client: Client, shop: Shop
+) -> None:
+    url = reverse("customers:detail", args=[shop.dept_archive.pk])
+    login(Client(), shop.other_rep).get(url)  # refused, logged
+    page = login(client, shop.rep).get(url)
+    assert [entry.outcome for entry in page.context["view_log"]][:2] == ["read", "denied"]
+    assert 'data-testid="view-log"' in page.content.decode()
+    refused = login(Client(), shop.other_rep).get(url)
+    assert refused.status_code == 404
+    assert reverse("customers:access_request") in refused.content.decode()
+    missing = login(Client(), shop.other_rep).get(reverse("customers:detail", args=[999999]))
+    # The same page for a missing and an unreadable archive: nothing disclosed.
+    assert missing.status_code == 404
+    assert [t.name for t in refused.templates][:1] == [t.name for t in missing.templates][:1]
+    assert "申江" not in refused.content.decode()
+
+
+def test_arc11_export_link_carries_the_filters_for_those_who_may_export(client: Client, shop: Shop) -> None:
+    assert 'data-testid="customer-export"' not in login(client, shop.rep).get(LIST).content.decode()
+    html = login(Client(), shop.director).get(LIST, {"status": "credit_suspended"}).content.decode()
+    assert "/api/v1/customers/export?format=xlsx&amp;status=credit_suspended" in html
