@@ -16,6 +16,7 @@ from kestrel.core.permissions import requires
 from kestrel.customers import exporting, importing, selectors, tasks
 from kestrel.customers.api import ContactQuery, CustomerQuery
 from kestrel.customers.models import ImportJob
+from kestrel.customers.schemas import Id
 
 router = Router(tags=["customer import/export"])
 
@@ -52,10 +53,19 @@ class ImportJobOut(Schema):
 
 class ExportQuery(CustomerQuery):
     format: Literal["xlsx", "csv"] = "xlsx"
+    # Bounded ids: an id beyond 64 bits is a 422 here, not a database overflow.
+    grade_id: Id | None = None
+    industry_id: Id | None = None
+    province_id: Id | None = None
+    city_id: Id | None = None
+    district_id: Id | None = None
+    owner_id: Id | None = None
+    department_id: Id | None = None
 
 
 class ContactExportQuery(ContactQuery):
     format: Literal["xlsx", "csv"] = "xlsx"
+    customer_id: Id | None = None
 
 
 class TemplateQuery(Schema):
