@@ -26,7 +26,9 @@ from django.db.models import (
     F,
     FilteredRelation,
     IntegerField,
+    OuterRef,
     Q,
+    Subquery,
     Value,
     When,
 )
@@ -447,7 +449,27 @@ def customers_regrade(
             result.skipped = _("Graded by hand only.")
             continue
         _scheme_regrade(compiled, result, actor=actor, ids=ids, dry_run=dry_run, preview_limit=preview_limit)
+    if not dry_run and customer_ids is None and any(s.is_primary for s in schemes):
+        primary_grade_sync()
     return report
+
+
+def primary_grade_sync() -> int:
+    """``Customer.grade`` follows the grade in the primary scheme, in one UPDATE: after another
+    scheme was made primary, or grades were written around the services (imports, fixes)."""
+    primary = GradeScheme.objects.filter(is_primary=True).first()
+    if primary is None:
+        return Customer.objects.filter(grade__isnull=False).update(grade=None)
+    current = Subquery(
+        CustomerGrade.objects.filter(customer=OuterRef("pk"), scheme=primary).values("grade_id")[:1]
+    )
+    differs = (
+        Q(grade__isnull=True, primary_grade__isnull=False)
+        | Q(grade__isnull=False, primary_grade__isnull=True)
+        | (Q(grade__isnull=False, primary_grade__isnull=False) & ~Q(grade_id=F("primary_grade")))
+    )
+    stale = Customer.objects.annotate(primary_grade=current).filter(differs).values("pk")
+    return Customer.objects.filter(pk__in=stale).update(grade_id=current)
 
 
 def _changes_query(compiled: CompiledScheme, ids: list[int] | None):

@@ -175,6 +175,21 @@ def test_arc4_regrade_is_idempotent_and_ignores_archived(rep):
 
 
 @pytest.mark.django_db
+def test_arc4_customer_grade_follows_a_new_primary_scheme(rep):
+    customer = make_customer(rep, annual_sales=Decimal("6200000"))
+    grading.customers_regrade(actor=None)
+    GradeScheme.objects.filter(code="importance").update(is_primary=False)
+    GradeScheme.objects.filter(code="level").update(is_primary=True)
+    grading.customers_regrade(actor=None)
+    customer.refresh_from_db()
+    assert customer.grade.code == "level3"
+    GradeScheme.objects.update(is_primary=False)
+    assert grading.primary_grade_sync() == 1
+    customer.refresh_from_db()
+    assert customer.grade is None
+
+
+@pytest.mark.django_db
 def test_arc4_schemes_without_metrics_or_rules_are_skipped(rep):
     make_customer(rep, annual_sales=Decimal("6200000"))
     report = {s.scheme: s for s in grading.customers_regrade(actor=None).schemes}
