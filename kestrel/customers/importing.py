@@ -33,6 +33,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
+from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -702,9 +703,9 @@ class CustomerImporter(Importer):
             touched |= {"owner", "department"}
         elif creating:
             if self.employee is None:
-                self.row_error(row, None, msg.NO_OWNER)
-                return
-            customer.owner_id, customer.department_id = self.employee.pk, self.employee.department_id
+                self.row_error(row, "owner", msg.NO_OWNER)  # and the other cells are still checked
+            else:
+                customer.owner_id, customer.department_id = self.employee.pk, self.employee.department_id
         if "region" in values:
             for key, pk in values.pop("region").items():
                 setattr(customer, key, pk)
@@ -1076,6 +1077,25 @@ def import_run(
     except IntegrityError:
         logger.warning("Import %s: a conflicting write since the check; rolled back", job.pk, exc_info=True)
         return _finish(job, importer, ImportJob.Status.FAILED, failure=msg.WRITE_FAILED)
+    # Bulk writes bypass the per-row audit signals: one audit entry says who imported what.
+    LogEntry.objects.log_create(
+        job,
+        action=LogEntry.Action.CREATE,
+        changes=None,
+        actor=actor if actor.is_authenticated else None,
+        additional_data={
+            "event": "import",
+            "kind": job.kind,
+            "mode": job.mode,
+            "match_key": job.match_key,
+            "file_name": job.file_name,
+            "created": created,
+            "updated": updated,
+            "skipped": importer.bad_rows,
+        },
+        force_log=True,
+    )
+    Path(job.file_path).unlink(missing_ok=True)  # imported: the upload is no longer needed
     logger.info(
         "Import %s of %s by %s: %d created, %d updated, %d bad rows skipped",
         job.pk,
@@ -1106,7 +1126,7 @@ def _finish(
     created: int = 0,
     updated: int = 0,
 ) -> ImportJob:
-    report = list(importer.report)
+    report = sorted(importer.report, key=lambda entry: entry["row"])  # stable: columns stay in order
     if failure:
         report.insert(
             0,

@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from auditlog.models import LogEntry
 from openpyxl import Workbook, load_workbook
 
 from kestrel.core.scope import DataScope
@@ -117,6 +118,8 @@ def test_arc11_import_customers_from_xlsx_creates_them_with_resolved_references(
     assert customer.confidentiality == Customer.Confidentiality.DEPARTMENT
     assert customer.name_initials  # pinyin stored on write, as the services do
     assert customer.source == Customer.Source.IMPORT
+    entry = LogEntry.objects.get(additional_data__event="import")  # who imported what, audited
+    assert (entry.actor, entry.additional_data["created"]) == (importer, 2)
 
 
 @pytest.fixture(autouse=True)
