@@ -487,6 +487,7 @@ class Importer:
             if row.errors:
                 self.bad_rows += 1
             else:
+                row.cells, row.values = {}, {}  # only the built instance is kept for the write
                 self.good_rows.append(row)
         self.processed += len(batch)
 
