@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from kestrel.core.errors import KestrelError
@@ -222,6 +223,7 @@ FIELD_GROUPS: list[tuple[str, Any, list[str]]] = [
     ),
 ]
 WIDE_FIELDS = {"address", "invoice_address", "payment_credit_record", "name", "tags"}
+MEDIUM_FIELDS = {"credit_code", "industry", "email", "website", "invoice_title", "co_owners"}
 AMOUNT_FIELDS = {"registered_capital", "annual_sales", "assets", "credit_limit", "sales_limit"}
 
 
@@ -297,7 +299,7 @@ class CustomerForm(TablerFormMixin, forms.ModelForm):
         for name in CHARACTERISTIC_FIELDS:
             model_field = CustomerCharacteristics._meta.get_field(name)
             self.fields[f"ch_{name}"] = forms.CharField(
-                label=model_field.verbose_name,
+                label=capfirst(model_field.verbose_name),
                 required=False,
                 max_length=5000,
                 widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
@@ -368,7 +370,7 @@ class CustomerForm(TablerFormMixin, forms.ModelForm):
                 "key": key,
                 "label": label,
                 "fields": [
-                    {"field": self[name], "wide": name in WIDE_FIELDS}
+                    {"field": self[name], "wide": name in WIDE_FIELDS, "medium": name in MEDIUM_FIELDS}
                     for name in names
                     if name in self.fields
                 ],
