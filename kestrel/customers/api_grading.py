@@ -105,6 +105,12 @@ class SchemeOut(Schema):
     grades: list[GradeDefinitionOut]
 
 
+class MetricOut(Schema):
+    key: str
+    label: str
+    unit: str
+
+
 class ReportQuery(Schema):
     department_id: int | None = Field(None, ge=1, le=2**31 - 1)
     owner_id: int | None = Field(None, ge=1, le=2**31 - 1)
@@ -244,6 +250,13 @@ def grade_scheme_list(request):
         }
         for s in schemes
     ]
+
+
+@router.get("/customers/grade-metrics", response=list[MetricOut])
+@requires("customers.view_customer")
+def grade_metric_list(request):
+    """The metrics grade rules can use now: registered ones and numeric custom fields (``custom:<key>``)."""
+    return [{"key": m.key, "label": m.label(), "unit": m.unit} for m in grading.metrics_available()]
 
 
 @router.get("/customers/{int:customer_id}/grades", response=CustomerGradesOut)

@@ -584,6 +584,11 @@ def test_arc4_api_grade_schemes_listed(api):
     schemes = response.json()
     assert schemes[0]["code"] == "importance" and schemes[0]["is_primary"]
     assert [g["code"] for g in schemes[0]["grades"]] == ["core", "important", "major", "general"]
+    CustomField.objects.create(key="score", label="评分", type=CustomField.Type.NUMBER)
+    CustomField.objects.create(key="note", label="备注", type=CustomField.Type.TEXT)
+    metrics = {m["key"]: m for m in api.get("/customers/grade-metrics").json()}
+    assert {"annual_sales", "registered_capital", "staff_count", "assets", "credit_limit"} <= set(metrics)
+    assert metrics["custom:score"]["label"] == "评分" and "custom:note" not in metrics
 
 
 @pytest.mark.django_db
