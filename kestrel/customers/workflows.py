@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kestrel.core.errors import Conflict, KestrelError, NotFound, PermissionDenied, ValidationFailed
+from kestrel.core.scope import reach_for
 from kestrel.customers import services
 from kestrel.customers.models import (
     AccessRequest,
@@ -150,8 +151,9 @@ def access_requests_decidable_by(actor: AbstractBaseUser) -> models.QuerySet[Acc
     """Requests ``actor`` may decide, as one query (the approver inbox and the check on decide).
 
     Department and personal levels: managers of the customer's department or of any department above
-    it. Every level: holders of approve_access + read_all_levels (the marketing director), within
-    their data scope. Superusers: everything. Nobody decides their own request.
+    it, and holders of ``customers.approve_access`` (e.g. a branch general manager) for customers
+    within their data scope. Every level: holders of approve_access + read_all_levels (the marketing
+    director), within their data scope. Superusers: everything. Nobody decides their own request.
     """
     requests = AccessRequest.objects.all()
     if actor.is_superuser:
@@ -160,26 +162,25 @@ def access_requests_decidable_by(actor: AbstractBaseUser) -> models.QuerySet[Acc
     if employee is None:
         return requests.none()
     requests = requests.exclude(requester=employee)
+    below_company = Q(
+        customer__confidentiality__in=[Customer.Confidentiality.DEPARTMENT, Customer.Confidentiality.PERSONAL]
+    )
     managed_paths = list(Department.objects.filter(manager=employee).values_list("path", flat=True))
     condition = Q(pk__in=[])
     if managed_paths:
         subtree = Q(pk__in=[])
         for path in managed_paths:
             subtree |= Q(path__startswith=path)
-        condition |= Q(
-            customer__confidentiality__in=[
-                Customer.Confidentiality.DEPARTMENT,
-                Customer.Confidentiality.PERSONAL,
-            ],
-            customer__department__in=Department.objects.filter(subtree).values("pk"),
+        condition |= below_company & Q(
+            customer__department__in=Department.objects.filter(subtree).values("pk")
         )
-    if actor.has_perms(["customers.approve_access", "customers.read_all_levels"]):
-        from kestrel.core.scope import reach_for
-
+    if actor.has_perm("customers.approve_access"):
         scope = reach_for(actor).as_q(owner="customer__owner", department="customer__department")
-        if scope is None:  # every level, everywhere (an empty Q() would vanish from the OR)
+        every_level = actor.has_perm("customers.read_all_levels")
+        if scope is None and every_level:  # every level, everywhere (an empty Q() would vanish from the OR)
             return requests
-        condition |= scope
+        levels = Q() if every_level else below_company
+        condition |= levels if scope is None else levels & scope
     return requests.filter(condition)
 
 

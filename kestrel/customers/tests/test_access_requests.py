@@ -306,3 +306,20 @@ def test_arc6_inbox_and_view_log_query_counts_do_not_grow_with_rows(
         AccessRequest.objects.create(customer=customer, requester=requester, reason="x")
         ArchiveView.objects.create(customer=customer, viewer=requester.user, channel="api", outcome="denied")
     assert (count("/customers/access-requests/inbox"), count(f"/customers/{customer.pk}/view-log")) == one
+
+
+def test_arc6_approve_access_holders_decide_lower_levels_within_their_scope(setup, api_for):
+    """A branch general manager holding approve_access decides department- and personal-level
+    requests of their branch; company-level ones stay with the marketing director."""
+    branch_gm = setup.employees["sh_gm"]
+    give(branch_gm, [*SALES, "customers.approve_access"], DataScope.DEPARTMENT_TREE)
+    requester = setup.employees["bj_a_rep1"]
+    requests = {
+        level: AccessRequest.objects.create(customer=customer, requester=requester, reason="需要")
+        for level, customer in setup.customers.items()
+    }
+    inbox = api_for(branch_gm).get("/customers/access-requests/inbox").json()["items"]
+    assert {row["id"] for row in inbox} == {requests["dept"].pk, requests["personal"].pk}
+    bj_gm = setup.employees["bj_gm"]
+    give(bj_gm, [*SALES, "customers.approve_access"], DataScope.DEPARTMENT_TREE)
+    assert api_for(bj_gm).get("/customers/access-requests/inbox").json()["count"] == 0
