@@ -260,3 +260,20 @@ def test_arc7_api_freshness_per_owner_and_scoped(api, api_for, branch_manager, p
     assert {row["customer_id"] for row in mine_only["items"]} == {stale_far.pk}
     relaxed = api.get("/customers/reports/freshness", {"max_age_days": 90}).json()
     assert {row["customer_id"] for row in relaxed["items"]} == {stale_mine.pk}
+
+
+@pytest.mark.django_db
+def test_arc7_report_query_count_flat(api, people):
+    rep = people[0]
+    old = timezone.now() - timedelta(days=45)
+
+    def queries(count: int) -> int:
+        for _ in range(count):
+            stamp(make_customer(rep), contact=old, updated=old - timedelta(days=1))
+        with CaptureQueriesContext(connection) as captured:
+            response = api.get("/customers/reports/freshness", {"page_size": 100})
+        assert response.status_code == 200 and response.json()["count"] == Customer.objects.count()
+        return len(captured.captured_queries)
+
+    api.get("/customers/reports/freshness")  # warm caches (content types, permissions)
+    assert queries(5) == queries(45)
