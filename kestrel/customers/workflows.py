@@ -28,6 +28,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Q
 from django.forms.models import model_to_dict
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -237,7 +238,7 @@ def access_request_file(
                 title=_("%(name)s asks to read the archive %(code)s")
                 % {"name": requester.name, "code": customer.code},
                 body=reason,
-                link=f"/api/v1/customers/access-requests/{request.pk}",
+                link=reverse("customers:access_inbox"),
             )
             filed.append(request)
     return filed
@@ -303,7 +304,7 @@ def access_request_decide(
             recipients=[request.requester],
             title=title,
             body=note,
-            link=f"/api/v1/customers/{request.customer_id}" if approve else "",
+            link=reverse("customers:detail", args=[request.customer_id]) if approve else "",
         )
     return request
 
@@ -375,7 +376,7 @@ def archive_denied_alerts(*, since: Any = None) -> int:
                 recipients=[manager],
                 title=_("%(who)s tried %(n)d times to read the archive %(code)s without approval")
                 % {"who": who, "n": row["attempts"], "code": customer.code},
-                link=f"/api/v1/customers/{customer.pk}/view-log",
+                link=reverse("customers:detail", args=[customer.pk]),
             )
             sent += 1
     return sent
@@ -633,7 +634,7 @@ def handover_approve(*, actor: AbstractBaseUser, handover: Handover) -> Handover
                 % {"n": len(codes), "name": departing.name},
                 body=_("Please tell these customers who serves them now: %(codes)s")
                 % {"codes": "、".join(codes[:50]) + ("…" if len(codes) > 50 else "")},
-                link=f"/api/v1/customers?owner_id={successor_id}",
+                link=reverse("customers:index") + f"?owner={successor_id}",
                 data={"customer_codes": codes[:500]},
             )
 
