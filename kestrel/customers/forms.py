@@ -22,6 +22,8 @@ from kestrel.customers.models import (
 from kestrel.org.models import Employee
 from kestrel.web.forms import TablerFormMixin
 
+MAX_ID = 2**63 - 1
+
 
 def provinces() -> QuerySet[Region]:
     return Region.objects.filter(level=Region.Level.PROVINCE).order_by("code")
@@ -33,11 +35,32 @@ def regions_under(parent_id: Any, level: int) -> QuerySet[Region]:
         parent = int(parent_id)
     except (TypeError, ValueError):
         return Region.objects.none()
+    if not 0 < parent <= MAX_ID:
+        return Region.objects.none()
     return Region.objects.filter(parent_id=parent, level=level).order_by("code")
 
 
 def primary_grades() -> QuerySet[Grade]:
     return Grade.objects.filter(scheme__is_primary=True).order_by("rank")
+
+
+class IdChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField whose oversized ids are an invalid choice, not a database overflow."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().isdigit() and int(value) > MAX_ID:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def clean(self, value: Any) -> Any:
+        for item in value or []:
+            if isinstance(item, str) and item.strip().isdigit() and int(item) > MAX_ID:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": item}
+                )
+        return super().clean(value)
 
 
 class RegionSelect(forms.Select):
@@ -85,19 +108,19 @@ class CustomerFilterForm(TablerFormMixin, forms.Form):
     kind = forms.ChoiceField(
         label=_("Customer type"), required=False, choices=[("", _("All")), *Customer.Kind.choices]
     )
-    grade = forms.ModelChoiceField(
+    grade = IdChoiceField(
         label=_("Grade"), required=False, queryset=Grade.objects.none(), empty_label=_("All")
     )
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All")), *Customer.Status.choices]
     )
-    province = forms.ModelChoiceField(
+    province = IdChoiceField(
         label=_("Province"), required=False, queryset=Region.objects.none(), empty_label=_("All")
     )
-    city = forms.ModelChoiceField(
+    city = IdChoiceField(
         label=_("City"), required=False, queryset=Region.objects.none(), empty_label=_("All")
     )
-    owner = forms.ModelChoiceField(
+    owner = IdChoiceField(
         label=_("Owner"), required=False, queryset=Employee.objects.none(), empty_label=_("All")
     )
     confidentiality = forms.ChoiceField(
@@ -237,17 +260,18 @@ class CustomerForm(TablerFormMixin, forms.ModelForm):
         max_length=500,
         help_text=_("Separate tags with commas."),
     )
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=Employee.objects.none())
-    co_owners = forms.ModelMultipleChoiceField(
+    owner = IdChoiceField(label=_("Owner"), queryset=Employee.objects.none())
+    co_owners = IdMultipleChoiceField(
         label=_("Co-owners"), required=False, queryset=Employee.objects.none(), widget=forms.SelectMultiple
     )
-    relationship_manager = forms.ModelChoiceField(
+    relationship_manager = IdChoiceField(
         label=_("Relationship manager"), required=False, queryset=Employee.objects.none()
     )
 
     class Meta:
         model = Customer
         fields = [name for _key, _label, names in FIELD_GROUPS for name in names if name not in {"tags"}]
+        field_classes = {name: IdChoiceField for name in ("industry", "province", "city", "district")}
         widgets = {
             "founded_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "payment_credit_record": forms.Textarea(attrs={"rows": 3}),

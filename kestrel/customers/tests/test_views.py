@@ -658,3 +658,28 @@ def test_arc11_export_link_carries_the_filters_for_those_who_may_export(client: 
     assert 'data-testid="customer-export"' not in login(client, shop.rep).get(LIST).content.decode()
     html = login(Client(), shop.director).get(LIST, {"status": "credit_suspended"}).content.decode()
     assert "/api/v1/customers/export?format=xlsx&amp;status=credit_suspended" in html
+
+
+def test_arc10_oversized_numbers_in_urls_and_filters_are_not_server_errors(
+    client: Client, shop: Shop
+) -> None:
+    huge = "99999999999999999999999"
+    login(client, shop.director)
+    for query in ({"province": huge}, {"city": huge, "province": huge}, {"owner": huge, "grade": huge}):
+        assert client.get(LIST, query).status_code == 200
+    assert client.get(reverse("customers:regions"), {"province": huge}).status_code == 200
+    for url in (
+        f"/customers/{huge}/",
+        f"/customers/{huge}/edit/",
+        f"/customers/contacts/{huge}/edit/",
+        f"/customers/{huge}/contacts/new/",
+        f"/customers/access/{huge}/decide/",
+    ):
+        assert client.get(url).status_code == 404, url
+    login(client, shop.rep)
+    response = client.post(
+        reverse("customers:edit", args=[shop.company_archive.pk]),
+        {"name": "x", "province": huge, "industry": huge, "co_owners": [huge], "owner": huge},
+    )
+    assert response.status_code == 200
+    assert {"province", "industry", "co_owners", "owner"} <= set(response.context["form"].errors)
