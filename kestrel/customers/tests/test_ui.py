@@ -75,3 +75,45 @@ def test_arc10_arc13_filter_the_list_open_the_360_page_and_add_a_contact(browser
     expect(page.locator("#contacts-count")).to_have_text("2")
 
     assert page.problems.messages == [], "CSP violations, script errors or failed requests"
+
+
+def test_arc6_arc11_approve_in_the_inbox_and_import_with_the_wizard(
+    browser_page,
+    shop: Shop,  # noqa: F811
+    settings,
+    tmp_path,
+) -> None:
+    from kestrel.customers import workflows
+    from kestrel.org.tests.factories import EmployeeFactory, RoleFactory
+
+    settings.KESTREL_IMPORT_DIR = tmp_path
+    workflows.access_request_file(actor=shop.other_rep.user, reason="下周拜访", code=shop.dept_archive.code)
+    page = browser_page
+    sign_in(page, "sh_gm")
+    page.goto("/customers/access/")
+    rows = page.locator("[data-testid=access-table] tbody tr")
+    expect(rows).to_have_count(1)
+    page.click("[data-testid=access-decide]")
+    page.locator("[data-testid=access-form]").wait_for()
+    page.fill("#id_days", "3")
+    page.click("[data-testid=access-approve]")
+    expect(page.locator("#customer-modal")).to_be_hidden()
+    expect(page.locator("[data-testid=access-decide]")).to_have_count(0)
+    screenshot(page, "customer-access-inbox-zh")
+
+    role = RoleFactory(name="信息部", permissions=["customers.view_customer", "customers.import_customer"])
+    EmployeeFactory(name="陶丹", username="it", department=shop.shanghai, roles=[role])
+    page.context.clear_cookies()
+    sign_in(page, "it")
+    page.goto("/customers/import/")
+    csv = tmp_path / "客户.csv"
+    csv.write_text("客户名称,电话\n宁波甬江建材有限公司,0574-87654321\n,12345\n", encoding="utf-8-sig")
+    page.set_input_files("#id_file", str(csv))
+    page.check("#id_skip_invalid")
+    page.click("[data-testid=import-check]")
+    expect(page.locator("[data-testid=import-job]")).to_have_attribute("data-status", "checked")
+    expect(page.locator("[data-testid=import-bad-rows]")).to_have_text("1")
+    page.click("[data-testid=import-commit]")
+    expect(page.locator("[data-testid=import-job]")).to_have_attribute("data-status", "done")
+    screenshot(page, "customer-import-done-zh")
+    assert page.problems.messages == [], "CSP violations, script errors or failed requests"
