@@ -504,3 +504,25 @@ def test_arc11_progress_is_visible_in_the_job_while_checking(importer, monkeypat
     checks = [entry for entry in seen if entry[0] == "check"]
     assert [(done, stored) for _phase, done, stored, _status in checks] == [(2, 2), (4, 4), (5, 5)]
     assert {status for phase, *_rest, status in seen if phase == "write"} == {ImportJob.Status.IMPORTING}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "中国银行",
+        "重庆长安汽车",
+        "ABC科技有限公司",
+        "123号商店",
+        "上海·浦东(集团)",
+        "长沙银行长春分行",
+        "測試",
+        "😀公司",
+        "",
+    ],
+)
+def test_arc11_imported_customers_get_the_services_search_keys(name):
+    """The importer computes pinyin in one pass; it must equal what the services store (ARC-10)."""
+    from kestrel.customers.importing import search_keys
+    from kestrel.customers.services import name_search_keys
+
+    assert search_keys(name) == name_search_keys(name)
