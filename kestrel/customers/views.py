@@ -14,7 +14,6 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -34,6 +33,7 @@ from kestrel.customers import (
     grading,
     importing,
     masking,
+    policies,
     selectors,
     services,
     tasks,
@@ -69,8 +69,6 @@ PAGE_SIZE = 20
 RESULTS_TARGET = "customer-results"
 MODAL_TARGET = "customer-modal-dialog"
 VIEW_LOG_ROWS = 20
-# ARC-7: the archive is expected to be updated at least monthly (客户档案管理制度).
-ARCHIVE_STALE_DAYS_DEFAULT = 30
 
 
 # --- The list (ARC-10) --------------------------------------------------------------------------
@@ -101,7 +99,7 @@ class Freshness:
 
 
 def archive_stale_days() -> int:
-    return int(getattr(settings, "KESTREL_ARCHIVE_STALE_DAYS", ARCHIVE_STALE_DAYS_DEFAULT))
+    return policies.freshness_days()  # the freshness report's threshold (ARC-7), one setting for both
 
 
 def freshness_of(customer: Customer, *, today: date, stale_days: int) -> Freshness:
