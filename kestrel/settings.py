@@ -296,6 +296,17 @@ KESTREL_CUSTOMER_CODE_PATTERN = os.environ.get("KESTREL_CUSTOMER_CODE_PATTERN", 
 # ARC-14: amounts masked for roles without customers.view_sensitive (bank accounts and personal
 # phones always are).
 KESTREL_MASKED_AMOUNTS = env_list("KESTREL_MASKED_AMOUNTS", [])
+# ARC-7: an archive not updated for this many days is stale (the documents: at least monthly).
+KESTREL_ARCHIVE_FRESHNESS_DAYS = int(os.environ.get("KESTREL_ARCHIVE_FRESHNESS_DAYS", "30"))
+# ARC-6: how long an approved access request may last at most; refused reads before an alert.
+KESTREL_ACCESS_GRANT_MAX_DAYS = int(os.environ.get("KESTREL_ACCESS_GRANT_MAX_DAYS", "30"))
+KESTREL_DENIED_READS_ALERT = int(os.environ.get("KESTREL_DENIED_READS_ALERT", "3"))
+# ARC-12: days a self-service form link stays valid.
+KESTREL_SELF_SERVICE_DAYS = int(os.environ.get("KESTREL_SELF_SERVICE_DAYS", "14"))
+# ARC-11: hostile or oversized files are refused before they cost memory.
+KESTREL_IMPORT_MAX_BYTES = int(os.environ.get("KESTREL_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+KESTREL_IMPORT_MAX_ROWS = int(os.environ.get("KESTREL_IMPORT_MAX_ROWS", "100000"))
+KESTREL_IMPORT_DIR = Path(os.environ.get("KESTREL_IMPORT_DIR", VAR_DIR / "imports"))
 
 # --- Audit (PLT-5) --------------------------------------------------------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False

@@ -25,6 +25,7 @@ from kestrel.customers.schemas import (
     CustomerPatch,
     CustomerSource,
     CustomerStatus,
+    Id,
     Lifecycle,
     SearchText,
 )
@@ -38,13 +39,13 @@ class CustomerQuery(Schema):
     q: SearchText = ""
     kind: CustomerKind | None = None
     status: CustomerStatus | None = None
-    grade_id: int | None = None
-    industry_id: int | None = None
-    province_id: int | None = None
-    city_id: int | None = None
-    district_id: int | None = None
-    owner_id: int | None = None
-    department_id: int | None = None
+    grade_id: Id | None = None
+    industry_id: Id | None = None
+    province_id: Id | None = None
+    city_id: Id | None = None
+    district_id: Id | None = None
+    owner_id: Id | None = None
+    department_id: Id | None = None
     confidentiality: Confidentiality | None = None
     lifecycle_stage: Lifecycle | None = None
     source: CustomerSource | None = None
@@ -52,7 +53,7 @@ class CustomerQuery(Schema):
 
 
 class ContactQuery(Schema):
-    customer_id: int | None = None
+    customer_id: Id | None = None
     q: SearchText = ""
 
 
