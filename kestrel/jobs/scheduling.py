@@ -54,7 +54,8 @@ def periodic_job(
         task = db_periodic_task(
             due, retries=retries, retry_delay=retry_delay, retry_backoff=backoff, **options
         )(function)
-        SCHEDULES[task.name] = f"{minute} {hour} {day} {month} {day_of_week} (Asia/Shanghai)"
+        # The wrapper's own .name is only the optional override; the task class carries the real one.
+        SCHEDULES[task.task_class.__name__] = f"{minute} {hour} {day} {month} {day_of_week} (Asia/Shanghai)"
         task.kestrel_due = due
         return task
 

@@ -27,7 +27,8 @@ def test_plt6_periodic_schedules_are_read_in_beijing_time():
     due = nightly_probe.kestrel_due
     assert due(datetime(2026, 11, 23, 18, 0))  # 18:00 UTC = 02:00 in Beijing
     assert not due(datetime(2026, 11, 24, 2, 0))
-    assert "Asia/Shanghai" in SCHEDULES[nightly_probe.name]
+    assert SCHEDULES["nightly_probe"] == "0 2 * * * (Asia/Shanghai)"
+    assert None not in SCHEDULES
     after = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 09:00 Beijing
     assert next_run(due, after=after) == datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 

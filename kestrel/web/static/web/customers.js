@@ -3,9 +3,9 @@
 (function () {
   "use strict";
 
-  // Tabler's bundle exposes Bootstrap as window.tabler (window.bootstrap only with Bootstrap's own file).
+  // One lookup of Bootstrap's components, in kestrel.js (loaded first by the skeleton).
   function bs() {
-    return window.bootstrap || (window.tabler && (window.tabler.bootstrap || window.tabler)) || null;
+    return window.Kestrel && window.Kestrel.bootstrap ? window.Kestrel.bootstrap() : null;
   }
 
   function modal() {

@@ -30,20 +30,32 @@
     }
   });
 
+  // Tabler's bundle exposes Bootstrap's components as window.tabler, not window.bootstrap.
+  function bootstrapComponents() {
+    return window.bootstrap || (window.tabler && (window.tabler.bootstrap || window.tabler)) || null;
+  }
+  window.Kestrel = window.Kestrel || {};
+  window.Kestrel.bootstrap = bootstrapComponents;
+
+  function showRequestError(message) {
+    var toast = document.getElementById("kestrel-request-error");
+    var bs = bootstrapComponents();
+    if (!toast || !bs) return;
+    toast.querySelector(".toast-body").textContent = message(toast);
+    bs.Toast.getOrCreateInstance(toast).show();
+  }
+
   // htmx does not swap 4xx/5xx answers; say something instead of doing nothing.
   document.addEventListener("htmx:responseError", function (event) {
-    var toast = document.getElementById("kestrel-request-error");
-    if (!toast || !window.bootstrap) return;
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
-    toast.querySelector(".toast-body").textContent =
-      status === 403 ? toast.dataset.forbidden : toast.dataset.failed;
-    window.bootstrap.Toast.getOrCreateInstance(toast).show();
+    showRequestError(function (toast) {
+      return status === 403 ? toast.dataset.forbidden : toast.dataset.failed;
+    });
   });
   document.addEventListener("htmx:sendError", function () {
-    var toast = document.getElementById("kestrel-request-error");
-    if (!toast || !window.bootstrap) return;
-    toast.querySelector(".toast-body").textContent = toast.dataset.failed;
-    window.bootstrap.Toast.getOrCreateInstance(toast).show();
+    showRequestError(function (toast) {
+      return toast.dataset.failed;
+    });
   });
 
   // Org tree: mark the clicked department at once; the employee table follows through htmx.
