@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kestrel.core.models import TimeStampedModel
 from kestrel.core.scope import ScopedQuerySet, reach_for
@@ -215,7 +216,7 @@ class Customer(TimeStampedModel):
         VIP = "vip", _("VIP")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
+        ACTIVE = "active", pgettext_lazy("customer status", "Active")
         CREDIT_SUSPENDED = "credit_suspended", _("Credit suspended")
         BLACKLISTED = "blacklisted", _("Blacklisted")
         ARCHIVED = "archived", _("Archived")
@@ -609,7 +610,7 @@ class AccessRequest(TimeStampedModel):
     """查阅档案审批 (ARC-6): asking to read a confidential archive; a grant is time-limited."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
+        PENDING = "pending", pgettext_lazy("access request status", "Pending")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
