@@ -103,7 +103,7 @@ class CellError(Exception):
         self.reason = reason
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     number: int
     cells: dict[str, spreadsheets.Cell]

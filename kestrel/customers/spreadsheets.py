@@ -64,7 +64,7 @@ def max_rows() -> int:
     return int(getattr(settings, "KESTREL_IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS))
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     text: str
     is_formula: bool = False
