@@ -38,7 +38,7 @@ class PageProblems:
     def watch(self, page) -> None:
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.messages.append(f"page error: {error}"))
-        page.on("requestfailed", lambda request: self.messages.append(f"request failed: {request.url}"))
+        page.on("requestfailed", self._request_failed)
         page.on(
             "response",
             lambda response: (
@@ -47,6 +47,13 @@ class PageProblems:
                 else None
             ),
         )
+
+    def _request_failed(self, request) -> None:
+        # A load the page itself abandoned by navigating on (an image still loading when a link is
+        # followed) is not a failure of the server.
+        if (request.failure or "") == "net::ERR_ABORTED":
+            return
+        self.messages.append(f"request failed: {request.url} ({request.failure})")
 
     def _on_console(self, message) -> None:
         if message.type in ("error", "warning"):
