@@ -41,7 +41,7 @@ help:
 	@echo "make messages refresh the Chinese catalogue (kestrel/locale) and compile it"
 	@echo "make bench    run benchmarks/*.py"
 	@echo "make clean    remove .venv, caches and collected static files (keeps var/ data)"
-	@echo "variables:    PORT=$(PORT) HOST=$(HOST) PYTHON=<interpreter> PYTEST_ARGS='-k …' KESTREL_TEST_PG=<url>"
+	@echo "variables:    PORT=$(PORT) HOST=$(HOST) DEMO_CUSTOMERS=2000 PYTHON=<interpreter> PYTEST_ARGS='-k …' KESTREL_TEST_PG=<url>"
 
 # --- Environment --------------------------------------------------------------------------------
 
@@ -81,9 +81,11 @@ assets: venv
 
 # The embedded shape (SPEC §10): SQLite in var/, demo data, one waitress process. Re-running keeps
 # the data: migrate and seed-demo are idempotent, and the admin login is created only once.
+# DEMO_CUSTOMERS: the demo customer base (seed-demo tops it up; a million takes minutes).
+DEMO_CUSTOMERS ?= 2000
 run: venv assets
 	$(KESTREL) migrate --no-input
-	$(KESTREL) seed-demo
+	$(KESTREL) seed-demo --customers $(DEMO_CUSTOMERS)
 	@$(PY) scripts/ensure_admin.py --username '$(ADMIN_USER)' --password-file $(ADMIN_PASSWORD_FILE)
 	@echo
 	@echo "  Kestrel 客隼    http://$(HOST):$(PORT)/"
