@@ -322,5 +322,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
+        # The outbox sweep runs every minute; its runs are in the admin's job list, not the log.
+        "huey": {"level": os.environ.get("KESTREL_JOBS_LOG_LEVEL", "WARNING")},
     },
 }
