@@ -5,6 +5,11 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+# Django 6's blank-choice label has no Chinese in Django's own catalogue; naming it here keeps it in
+# ours, where makemessages would otherwise drop it.
+BLANK_CHOICE_LABEL = gettext_noop("- Select an option -")
 
 
 class TablerFormMixin:
