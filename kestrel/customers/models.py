@@ -163,40 +163,62 @@ class CustomerQuerySet(ScopedQuerySet):
         if not reach.employee_id:
             return self.none()
         employee_id = reach.employee_id
-        # Indexed columns and a lookup in the co-owner table: a sub-select of the customers joined to
-        # their co-owners would scan the whole customer table on every read.
+        # One OR of indexed columns against short literal lists, so that both databases can answer each
+        # branch from its own index (SQLite's MULTI-INDEX OR, PostgreSQL's BitmapOr) instead of testing
+        # every row against a hashed sub-select (a filtered list at 1M on PostgreSQL: 426 → 66 ms,
+        # benchmarks/RESULTS.md). The short lists — departments, co-owned and granted customers — are
+        # read first.
+        holders = Q(owner_id=employee_id) | Q(relationship_manager_id=employee_id)
         co_owners = self.model.co_owners.through.objects
-        co_owned_ids = co_owners.filter(employee_id=employee_id).values("customer_id")
-        holders = Q(owner_id=employee_id) | Q(relationship_manager_id=employee_id) | Q(pk__in=co_owned_ids)
-        granted_ids = AccessRequest.objects.filter(
-            requester_id=employee_id, status=AccessRequest.Status.APPROVED, valid_until__gt=timezone.now()
-        ).values("customer_id")
-        scope = reach.as_q(owner="owner", department="department")
-        if user.has_perm("customers.read_all_levels"):
-            if scope is None:  # every level, everywhere: nothing to filter
-                return self
-            in_scope = scope
-        else:
-            department = apps.get_model("org", "Department")
-            managed_paths = list(
-                department.objects.filter(manager_id=employee_id).values_list("path", flat=True)
+        co_owned_ids = (
+            co_owners.filter(employee_id=employee_id).order_by().values_list("customer_id", flat=True)
+        )
+        granted_ids = (
+            AccessRequest.objects.filter(
+                requester_id=employee_id, status=AccessRequest.Status.APPROVED, valid_until__gt=timezone.now()
             )
-            in_scope = Q(pk__in=[])
-            if managed_paths:
-                subtree = Q(pk__in=[])
-                for path in managed_paths:
-                    subtree |= Q(path__startswith=path)
+            .order_by()
+            .values_list("customer_id", flat=True)
+        )
+        short_list = 1000  # more than that (a rare holder), and the sub-selects stay
+        held_ids = list(co_owned_ids.union(granted_ids)[: short_list + 1])
+        if len(held_ids) <= short_list:
+            holders |= Q(pk__in=sorted(held_ids))
+        else:
+            holders |= Q(pk__in=co_owned_ids) | Q(pk__in=granted_ids)
+        # The data scope is the user's own records (already among the holders above: owner) or the
+        # departments of their reach.
+        scope_departments = reach.department_subquery()
+        if reach.everything:
+            scope_ids: set[int] | None = None
+        elif scope_departments is None:
+            scope_ids = set()
+        else:
+            scope_ids = set(scope_departments.values_list("pk", flat=True))
+        if user.has_perm("customers.read_all_levels"):
+            if scope_ids is None:  # every level, everywhere: nothing to filter
+                return self
+            return self.filter(Q(department_id__in=sorted(scope_ids)) | holders)
+        department = apps.get_model("org", "Department")
+        managed_paths = list(department.objects.filter(manager_id=employee_id).values_list("path", flat=True))
+        in_scope = Q(pk__in=[])
+        if managed_paths:
+            subtree = Q(pk__in=[])
+            for path in managed_paths:
+                subtree |= Q(path__startswith=path)
+            managed_ids = set(department.objects.filter(subtree).values_list("pk", flat=True))
+            if scope_ids is not None:
+                managed_ids &= scope_ids
+            if managed_ids:
                 in_scope = Q(
                     confidentiality__in=[
                         Customer.Confidentiality.PERSONAL,
                         Customer.Confidentiality.DEPARTMENT,
                     ],
-                    department__in=department.objects.filter(subtree).values("pk"),
+                    department_id__in=sorted(managed_ids),
                 )
-                if scope is not None:
-                    in_scope &= scope
         # Q(pk__in=[]) rather than Q(): an empty Q() would vanish from the OR below.
-        return self.filter(in_scope | holders | Q(pk__in=granted_ids))
+        return self.filter(in_scope | holders)
 
 
 class Customer(TimeStampedModel):
