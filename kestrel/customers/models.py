@@ -575,8 +575,8 @@ class Contact(TimeStampedModel):
         OTHER = "other", _("Other")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(_("name"), max_length=50, db_index=True)
-    title = models.CharField(_("title"), max_length=50, blank=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50, db_index=True)
+    title = models.CharField(pgettext_lazy("job", "title"), max_length=50, blank=True)
     department = models.CharField(_("department"), max_length=50, blank=True)
     mobile = models.CharField(
         _("mobile"), max_length=30, blank=True, db_index=True, validators=[validate_phone]
