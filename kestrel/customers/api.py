@@ -35,6 +35,23 @@ from kestrel.org.selectors import employee_for_user
 router = Router(tags=["customers"])
 
 
+class ArchiveReadPagination(PageNumberPagination):
+    """A page of customers or contacts whose archives are logged as read (ARC-6): a list or search
+    answer shows the archive as surely as its detail page does."""
+
+    def paginate_queryset(self, queryset: Any, pagination: Any, **params: Any) -> dict:
+        page = super().paginate_queryset(queryset, pagination, **params)
+        request = params["request"]
+        if queryset.model is Customer:
+            ids = [row.pk for row in page["items"]]
+            channel = "search" if request.GET.get("q") else "list"
+        else:
+            ids = [row.customer_id for row in page["items"]]
+            channel = "contacts"
+        services.archive_reads_log(actor=request.user, customer_ids=ids, channel=channel)
+        return page
+
+
 class CustomerQuery(Schema):
     q: SearchText = ""
     kind: CustomerKind | None = None
@@ -139,7 +156,7 @@ def _employee(pk: int | None, field: str) -> Employee | None:
 
 @router.get("/customers", response=list[CustomerOut])
 @requires("customers.view_customer")
-@paginate(PageNumberPagination)
+@paginate(ArchiveReadPagination)
 def customer_list(request, filters: Query[CustomerQuery]):
     return selectors.customer_list(
         actor=request.user, filters=selectors.CustomerFilter(**filters.model_dump())
@@ -206,7 +223,7 @@ def customer_360(request, customer_id: int):
 
 @router.get("/contacts", response=list[ContactOut])
 @requires("customers.view_contact")
-@paginate(PageNumberPagination)
+@paginate(ArchiveReadPagination)
 def contact_list(request, filters: Query[ContactQuery]):
     return selectors.contact_list(actor=request.user, customer_id=filters.customer_id, q=filters.q)
 

@@ -14,7 +14,15 @@ from pypinyin import Style, lazy_pinyin
 from kestrel.core.errors import Conflict, ValidationFailed
 from kestrel.core.services import sequence_next
 from kestrel.customers import error_codes
-from kestrel.customers.models import Contact, ContactMove, Customer, CustomerCharacteristics, MajorEvent, Tag
+from kestrel.customers.models import (
+    ArchiveView,
+    Contact,
+    ContactMove,
+    Customer,
+    CustomerCharacteristics,
+    MajorEvent,
+    Tag,
+)
 from kestrel.customers.validators import normalise_credit_code, normalise_phone
 from kestrel.org.models import Employee
 
@@ -274,3 +282,13 @@ def _contact_assign(contact: Contact, fields: dict[str, Any]) -> None:
         raise ValidationFailed(
             _("The contact data is not valid."), code=error_codes.CONTACT_INVALID, details=error.message_dict
         ) from error
+
+
+def archive_reads_log(*, actor: AbstractBaseUser, customer_ids: list[int], channel: str) -> None:
+    """ARC-6: the archives a list, search or contact page showed, each logged as read — one INSERT
+    for the page, so that every read of an archive is in the view log, not only detail pages."""
+    if customer_ids and actor.is_authenticated:
+        ArchiveView.objects.bulk_create(
+            ArchiveView(customer_id=pk, viewer=actor, channel=channel, outcome=ArchiveView.Outcome.READ)
+            for pk in dict.fromkeys(customer_ids)
+        )

@@ -131,6 +131,11 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     page = CappedPaginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     today, stale_days = timezone.localdate(), archive_stale_days()
     rows = [(customer, freshness_of(customer, today=today, stale_days=stale_days)) for customer in page]
+    services.archive_reads_log(
+        actor=request.user,
+        customer_ids=[customer.pk for customer in page],
+        channel="search" if filters.get("q") else "list",
+    )
     context = {
         "form": form,
         "page": page,

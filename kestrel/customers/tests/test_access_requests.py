@@ -131,6 +131,8 @@ def test_arc6_other_branch_reads_department_archive_only_with_unexpired_grant(se
         ("api", "denied"),
         ("360", "denied"),
         ("api", "denied"),
+        ("list", "read"),
+        ("search", "read"),
         ("api", "read"),
         ("360", "read"),
         ("api", "denied"),

@@ -204,3 +204,23 @@ def test_arc1_function_permissions_are_required(org, api_for):
     nobody = org.employees["sh_a_rep2"]
     nobody.roles.set([RoleFactory(data_scope=DataScope.ALL, permissions=["customers.view_customer"])])
     assert_error(api_for(nobody).post("/customers", {"name": "x"}), 403, "permission_denied")
+
+
+def test_arc6_list_search_and_contact_pages_log_every_archive_they_show(rep, api_for):
+    """ "Every read is in the view log": a list or search answer shows the archive too (one INSERT a page)."""
+    shown = services.customer_create(actor=None, owner=rep, name="宁波港口物流有限公司")
+    other = services.customer_create(actor=None, owner=rep, name="温州鞋业有限公司")
+    services.contact_create(actor=None, customer=shown, name="陈立")
+    client = api_for(rep)
+    assert client.get("/customers").status_code == 200
+    assert client.get("/customers", {"q": "宁波港口"}).json()["count"] == 1
+    assert client.get("/contacts").status_code == 200
+    log = sorted(ArchiveView.objects.filter(viewer=rep.user).values_list("channel", "customer_id", "outcome"))
+    assert log == sorted(
+        [
+            ("list", shown.pk, "read"),
+            ("list", other.pk, "read"),
+            ("search", shown.pk, "read"),
+            ("contacts", shown.pk, "read"),
+        ]
+    )

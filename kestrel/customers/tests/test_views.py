@@ -683,3 +683,13 @@ def test_arc10_oversized_numbers_in_urls_and_filters_are_not_server_errors(
     )
     assert response.status_code == 200
     assert {"province", "industry", "co_owners", "owner"} <= set(response.context["form"].errors)
+
+
+def test_arc6_list_page_logs_the_archives_it_shows(client: Client, shop: Shop) -> None:
+    login(client, shop.branch_gm).get(LIST)
+    login(Client(), shop.other_rep).get(LIST)  # shows nothing, logs nothing
+    logged = ArchiveView.objects.filter(channel="list", outcome=ArchiveView.Outcome.READ)
+    assert set(logged.values_list("viewer", "customer__name")) == {
+        (shop.branch_gm.user_id, "上海申江精密机械有限公司"),
+        (shop.branch_gm.user_id, "王大锤"),
+    }
