@@ -28,8 +28,8 @@ from faker.providers.company.zh_CN import Provider as CompanyProvider
 
 from kestrel.customers import search
 from kestrel.customers.models import Contact, Customer, CustomerGrade, Grade, GradeScheme, Industry, Region
+from kestrel.customers.pinyin import name_search_keys
 from kestrel.customers.reference import reference_data_load
-from kestrel.customers.services import name_search_keys
 from kestrel.customers.validators import CREDIT_CODE_ALPHABET, credit_code_check_character
 from kestrel.org.models import Employee, Role
 

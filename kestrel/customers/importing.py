@@ -40,7 +40,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from pypinyin import lazy_pinyin
 
 from kestrel.core.errors import KestrelError, ValidationFailed
 from kestrel.core.services import sequence_next
@@ -59,6 +58,7 @@ from kestrel.customers.models import (
     Region,
     Tag,
 )
+from kestrel.customers.pinyin import name_search_keys
 from kestrel.customers.validators import normalise_credit_code, normalise_phone
 from kestrel.org.models import Employee
 
@@ -189,14 +189,6 @@ def split_list(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[;；,，、|]", text) if part.strip()]
 
 
-def search_keys(name: str) -> tuple[str, str]:
-    """``services.name_search_keys`` in one pypinyin pass instead of two (the initials are the first
-    letters of the same syllables): pinyin is the largest cost of checking a row. A test holds the
-    two equal."""
-    syllables = lazy_pinyin(name, errors="ignore")
-    return "".join(syllables).lower()[:600], "".join(s[0] for s in syllables if s).lower()[:200]
-
-
 def assign_normalised(customer: Customer, fields: dict[str, Any]) -> None:
     """``services._assign``: the same normalisation of credit codes, phones and names."""
     for name, value in fields.items():
@@ -207,7 +199,7 @@ def assign_normalised(customer: Customer, fields: dict[str, Any]) -> None:
         elif name in {"name", "short_name"}:
             value = (value or "").strip()
         setattr(customer, name, value)
-    customer.name_pinyin, customer.name_initials = search_keys(f"{customer.name}")
+    customer.name_pinyin, customer.name_initials = name_search_keys(f"{customer.name}")
 
 
 # --- Reference data, resolved in memory ------------------------------------------------------------

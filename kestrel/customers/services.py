@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from pypinyin import Style, lazy_pinyin
 
 from kestrel.core.errors import Conflict, ValidationFailed
 from kestrel.core.services import sequence_next
@@ -23,6 +22,7 @@ from kestrel.customers.models import (
     MajorEvent,
     Tag,
 )
+from kestrel.customers.pinyin import name_search_keys
 from kestrel.customers.validators import normalise_credit_code, normalise_phone
 from kestrel.org.models import Employee
 
@@ -43,13 +43,6 @@ def customer_code_next() -> str:
     pattern = settings.KESTREL_CUSTOMER_CODE_PATTERN
     key = f"customer_code:{year}" if "{year}" in pattern else "customer_code"
     return pattern.format(year=year, seq=sequence_next(key=key))
-
-
-def name_search_keys(name: str) -> tuple[str, str]:
-    """Full pinyin and initials of a name, stored on write (ARC-10): 中国移动 → zhongguoyidong, zgyd."""
-    syllables = lazy_pinyin(name, errors="ignore")
-    initials = lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")
-    return "".join(syllables).lower()[:600], "".join(initials).lower()[:200]
 
 
 def customer_create(

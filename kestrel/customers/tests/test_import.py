@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 from auditlog.models import LogEntry
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from kestrel.core.scope import DataScope
@@ -520,9 +522,33 @@ def test_arc11_progress_is_visible_in_the_job_while_checking(importer, monkeypat
         "",
     ],
 )
-def test_arc11_imported_customers_get_the_services_search_keys(name):
-    """The importer computes pinyin in one pass; it must equal what the services store (ARC-10)."""
-    from kestrel.customers.importing import search_keys
-    from kestrel.customers.services import name_search_keys
+def test_arc10_search_keys_equal_plain_pypinyin_in_two_passes(name):
+    """The keys come from one pass with a syllable cache (importer and services alike); they must
+    equal pypinyin's own full pinyin and first letters, phrase readings included."""
+    from pypinyin import Style, lazy_pinyin
 
-    assert search_keys(name) == name_search_keys(name)
+    from kestrel.customers.pinyin import name_search_keys
+
+    for _twice in range(2):  # the second time from the cache
+        assert name_search_keys(name) == (
+            "".join(lazy_pinyin(name, errors="ignore")).lower(),
+            "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower(),
+        )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF) | st.sampled_from("AZ09 ·"),
+        max_size=30,
+    )
+)
+def test_arc10_search_keys_cache_never_changes_a_reading(name):
+    from pypinyin import Style, lazy_pinyin
+
+    from kestrel.customers.pinyin import name_search_keys
+
+    assert name_search_keys(name) == (
+        "".join(lazy_pinyin(name, errors="ignore")).lower()[:600],
+        "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()[:200],
+    )
