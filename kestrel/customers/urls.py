@@ -1,4 +1,4 @@
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
 from kestrel.customers import views
 
@@ -36,4 +36,6 @@ urlpatterns = [
     path("import/template/", views.import_template, name="import_template"),
     path("import/<id:job_id>/", views.import_job, name="import_job"),
     path("import/<id:job_id>/commit/", views.import_commit, name="import_commit"),
+    # Handover, duplicates and merge, self-service forms (ARC-8, ARC-9, ARC-12).
+    path("", include("kestrel.customers.workflow_urls")),
 ]

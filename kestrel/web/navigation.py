@@ -20,6 +20,8 @@ class Module:
     url_name: str | None = None
     permission: str | None = None  # hide the entry from users who could not open it
     namespaces: tuple[str, ...] = ()  # URL namespaces whose pages belong to this module
+    views: tuple[str, ...] = ()  # further view names whose pages belong to this entry
+    children: tuple["Module", ...] = ()  # entries shown under this one (a module's workflows)
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class MenuItem:
     icon: str
     url: str | None
     active: bool
+    children: tuple["MenuItem", ...] = ()
 
     @property
     def enabled(self) -> bool:
@@ -46,6 +49,36 @@ MODULES: tuple[Module, ...] = (
         url_name="customers:index",
         permission="customers.view_customer",
         namespaces=("customers",),
+        children=(
+            Module(
+                "customers-handover",
+                pgettext_lazy("menu", "Handover"),
+                "transfer",
+                url_name="customers:handover_list",
+                permission="customers.handover_customer",
+                views=("customers:handover_new", "customers:handover_detail"),
+            ),
+            Module(
+                "customers-duplicates",
+                pgettext_lazy("menu", "Duplicates"),
+                "copy",
+                url_name="customers:duplicate_list",
+                permission="customers.merge_customer",
+                views=("customers:duplicate_compare",),
+            ),
+            Module(
+                "customers-self-service",
+                pgettext_lazy("menu", "Self-service forms"),
+                "forms",
+                url_name="customers:self_service_list",
+                permission="customers.view_customer",
+                views=(
+                    "customers:self_service_new",
+                    "customers:self_service_review",
+                    "customers:self_service_invite",
+                ),
+            ),
+        ),
     ),
     Module("engagement", pgettext_lazy("menu", "Engagement"), "messages"),
     Module("service", pgettext_lazy("menu", "Complaints"), "message-report"),
@@ -68,8 +101,14 @@ def menu_for(request: HttpRequest) -> list[MenuItem]:
     match = getattr(request, "resolver_match", None)
     current_name = match.view_name if match else ""
     current_namespaces = set(match.namespaces) if match else set()
+    return _items(MODULES, request, current_name, current_namespaces)
+
+
+def _items(
+    modules: tuple[Module, ...], request: HttpRequest, current_name: str, current_namespaces: set[str]
+) -> list[MenuItem]:
     items = []
-    for module in MODULES:
+    for module in modules:
         if module.permission and not request.user.has_perm(module.permission):
             continue
         url = None
@@ -78,6 +117,9 @@ def menu_for(request: HttpRequest) -> list[MenuItem]:
                 url = reverse(module.url_name)
             except NoReverseMatch:
                 url = None
-        active = current_name == module.url_name or bool(current_namespaces & set(module.namespaces))
-        items.append(MenuItem(module.key, module.label, module.icon, url, active))
+        active = current_name in {module.url_name, *module.views} or bool(
+            current_namespaces & set(module.namespaces)
+        )
+        children = tuple(_items(module.children, request, current_name, current_namespaces))
+        items.append(MenuItem(module.key, module.label, module.icon, url, active, children))
     return items
