@@ -121,6 +121,49 @@ def forget_reach(user: Any) -> None:
 
 
 class ScopedQuerySet(models.QuerySet):
+    """A queryset that knows the data scope. A scope filter that is an OR of indexed conditions also
+    keeps its arms (``page_branches``), so that a page can be read arm by arm — each from its own
+    index, newest first, stopping at the page — instead of sorting every row the OR matches
+    (``kestrel.core.pagination.page_of``)."""
+
+    page_branches: list[Q] | None = None
+    page_scope: Any = None  # the OR's node in ``query.where``, to leave out of an arm
+
+    def _clone(self) -> Self:
+        clone = super()._clone()
+        clone.page_branches, clone.page_scope = self.page_branches, self.page_scope
+        return clone
+
+    def __or__(self, other: Any) -> Self:
+        combined = super().__or__(other)
+        combined.page_branches = combined.page_scope = None  # rows of ``other`` may match no arm
+        return combined
+
+    def __xor__(self, other: Any) -> Self:
+        combined = super().__xor__(other)
+        combined.page_branches = combined.page_scope = None
+        return combined
+
+    def with_page_branches(self, branches: list[Q]) -> Self:
+        """``self`` filtered by the OR of ``branches``, the arms kept for pagination."""
+        condition = Q(pk__in=[])  # not Q(): an empty Q() would vanish from the OR
+        for branch in branches:
+            condition |= branch
+        clone = self.filter(condition)
+        clone.page_branches = list(branches)
+        clone.page_scope = clone.query.where.children[-1]
+        return clone
+
+    def page_arm(self, branch: Q) -> Self:
+        """The rows of one arm: ``self`` filtered by ``branch``, without the OR of all arms — the arm
+        implies it, and without it the database can answer from the arm's index alone."""
+        arm = self.filter(branch)
+        if self.page_scope is not None:
+            arm.query.where.children = [
+                child for child in arm.query.where.children if child != self.page_scope
+            ]
+        return arm
+
     def visible_to(self, user: Any) -> Self:
         reach = reach_for(user)
         if reach.is_empty:

@@ -147,6 +147,8 @@ class Grade(models.Model):
 
 
 class CustomerQuerySet(ScopedQuerySet):
+    page_in_two_steps = True  # kestrel.core.pagination.page_of: keys first, related rows prefetched
+
     def readable_by(self, user: Any) -> "CustomerQuerySet":
         """The archives ``user`` may read (ARC-6 on top of PLT-2), as one WHERE clause.
 
@@ -164,11 +166,12 @@ class CustomerQuerySet(ScopedQuerySet):
             return self.none()
         employee_id = reach.employee_id
         # One OR of indexed columns against short literal lists, so that both databases can answer each
-        # branch from its own index (SQLite's MULTI-INDEX OR, PostgreSQL's BitmapOr) instead of testing
+        # arm from its own index (SQLite's MULTI-INDEX OR, PostgreSQL's BitmapOr) instead of testing
         # every row against a hashed sub-select (a filtered list at 1M on PostgreSQL: 426 → 66 ms,
-        # benchmarks/RESULTS.md). The short lists — departments, co-owned and granted customers — are
-        # read first.
-        holders = Q(owner_id=employee_id) | Q(relationship_manager_id=employee_id)
+        # benchmarks/RESULTS.md); the arms are kept for pagination, which reads a page arm by arm
+        # (``ScopedQuerySet.with_page_branches``). The short lists — departments, co-owned and granted
+        # customers — are read first.
+        holders = [Q(owner_id=employee_id), Q(relationship_manager_id=employee_id)]
         co_owners = self.model.co_owners.through.objects
         co_owned_ids = (
             co_owners.filter(employee_id=employee_id).order_by().values_list("customer_id", flat=True)
@@ -182,10 +185,10 @@ class CustomerQuerySet(ScopedQuerySet):
         )
         short_list = 1000  # more than that (a rare holder), and the sub-selects stay
         held_ids = list(co_owned_ids.union(granted_ids)[: short_list + 1])
-        if len(held_ids) <= short_list:
-            holders |= Q(pk__in=sorted(held_ids))
-        else:
-            holders |= Q(pk__in=co_owned_ids) | Q(pk__in=granted_ids)
+        if len(held_ids) > short_list:
+            holders += [Q(pk__in=co_owned_ids), Q(pk__in=granted_ids)]
+        elif held_ids:
+            holders.append(Q(pk__in=sorted(held_ids)))
         # The data scope is the user's own records (already among the holders above: owner) or the
         # departments of their reach.
         scope_departments = reach.department_subquery()
@@ -198,10 +201,11 @@ class CustomerQuerySet(ScopedQuerySet):
         if user.has_perm("customers.read_all_levels"):
             if scope_ids is None:  # every level, everywhere: nothing to filter
                 return self
-            return self.filter(Q(department_id__in=sorted(scope_ids)) | holders)
+            in_scope = [Q(department_id__in=sorted(scope_ids))] if scope_ids else []
+            return self.with_page_branches(in_scope + holders)
         department = apps.get_model("org", "Department")
         managed_paths = list(department.objects.filter(manager_id=employee_id).values_list("path", flat=True))
-        in_scope = Q(pk__in=[])
+        in_scope = []
         if managed_paths:
             subtree = Q(pk__in=[])
             for path in managed_paths:
@@ -210,15 +214,16 @@ class CustomerQuerySet(ScopedQuerySet):
             if scope_ids is not None:
                 managed_ids &= scope_ids
             if managed_ids:
-                in_scope = Q(
-                    confidentiality__in=[
-                        Customer.Confidentiality.PERSONAL,
-                        Customer.Confidentiality.DEPARTMENT,
-                    ],
-                    department_id__in=sorted(managed_ids),
-                )
-        # Q(pk__in=[]) rather than Q(): an empty Q() would vanish from the OR below.
-        return self.filter(in_scope | holders)
+                in_scope = [
+                    Q(
+                        confidentiality__in=[
+                            Customer.Confidentiality.PERSONAL,
+                            Customer.Confidentiality.DEPARTMENT,
+                        ],
+                        department_id__in=sorted(managed_ids),
+                    )
+                ]
+        return self.with_page_branches(in_scope + holders)
 
 
 class Customer(TimeStampedModel):
@@ -405,8 +410,20 @@ class Customer(TimeStampedModel):
             ("grade_customer", _("Set customer grades by hand")),
         ]
         indexes = [
+            # The arms of ``readable_by``, each read newest first and counted from its own index
+            # (kestrel/core/pagination.py), alone or with the region filter of a list.
             models.Index(fields=["department", "-id"], name="customers_dept_recent"),
+            models.Index(fields=["department", "confidentiality", "id"], name="customers_dept_level_id"),
+            models.Index(fields=["department", "province", "-id"], name="customers_dept_province"),
             models.Index(fields=["owner", "-id"], name="customers_owner_recent"),
+            models.Index(fields=["owner", "province", "-id"], name="customers_owner_province"),
+            # Most customers have no relationship manager: a partial index keeps the NULLs out of it
+            # and out of SQLite's statistics, which otherwise rate "manager = x" as matching most rows.
+            models.Index(
+                fields=["relationship_manager", "-id"],
+                condition=models.Q(relationship_manager__isnull=False),
+                name="customers_rm_recent",
+            ),
             models.Index(fields=["grade", "-id"], name="customers_grade_recent"),
             models.Index(fields=["status", "-id"], name="customers_status_recent"),
             models.Index(fields=["province", "city", "district"], name="customers_by_region"),

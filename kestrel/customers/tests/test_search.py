@@ -169,3 +169,17 @@ def _permissions(codes):
     from kestrel.org import services as org_services
 
     return org_services.permissions_from_codes(codes)
+
+
+@pytest.mark.django_db
+def test_arc10_search_triggers_survive_every_migration():
+    """SQLite rebuilds a table to alter one of its columns and drops the table's triggers with it: a
+    later migration altering a customer field would silently stop the search index from following."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL indexes an expression; there are no triggers to lose")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'customers_customer'"
+        )
+        triggers = {row[0] for row in cursor.fetchall()}
+    assert {"customers_search_ai", "customers_search_ad", "customers_search_au"} <= triggers

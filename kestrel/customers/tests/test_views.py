@@ -203,9 +203,11 @@ def test_arc10_filter_bar_swaps_only_the_results_with_the_city_select(client: Cl
 
 
 def test_arc10_count_is_capped_like_the_api(client: Client, shop: Shop, monkeypatch) -> None:
+    from kestrel.core import pagination
     from kestrel.customers import views
 
     monkeypatch.setattr(views, "COUNT_CAP", 2)
+    monkeypatch.setattr(pagination, "COUNT_CAP", 2)
     response = login(client, shop.director).get(LIST)
     assert response.context["capped"] is True
     assert "2+" in response.content.decode()
