@@ -154,6 +154,13 @@ class ScopedQuerySet(models.QuerySet):
         clone.page_scope = clone.query.where.children[-1]
         return clone
 
+    def page_in_one_query(self) -> Self:
+        """Forget the arms: for a filter that already narrows the rows to a few (a search), one query
+        over the OR is cheaper than repeating the filter once per arm."""
+        clone = self._chain()
+        clone.page_branches = clone.page_scope = None
+        return clone
+
     def page_arm(self, branch: Q) -> Self:
         """The rows of one arm: ``self`` filtered by ``branch``, without the OR of all arms — the arm
         implies it, and without it the database can answer from the arm's index alone."""

@@ -61,7 +61,7 @@ def customer_list(*, actor: AbstractBaseUser, filters: CustomerFilter | None = N
             pk__in=Customer.tags.through.objects.filter(tag__name=filters.tag).values("customer_id")
         )
     if filters.q:
-        customers = customers.filter(customer_search_condition(filters.q))
+        customers = customers.filter(customer_search_condition(filters.q)).page_in_one_query()
     return customers.order_by("-pk")
 
 

@@ -129,3 +129,14 @@ def test_arc10_page_prefetches_related_rows_instead_of_joining(archive):
     assert not any(" JOIN " in query["sql"] and '"org_employee"' in query["sql"] for query in queries)
     plain = list(customers[:20])
     assert [c.owner_id for c in page] == [c.owner_id for c in plain]
+
+
+def test_arc10_a_search_reads_its_few_rows_in_one_query(archive):
+    """A search narrows the rows to a handful already: repeating it once per arm would cost more."""
+    actor = archive.employees["sh_a_lead"].user
+    found = selectors.customer_list(actor=actor, filters=selectors.CustomerFilter(q="测试客户1"))
+    assert found.page_branches is None
+    expected = list(found.values_list("pk", flat=True))
+    assert expected
+    assert [customer.pk for customer in page_of(found, 0, 50)] == expected
+    assert count_of(found) == len(expected)
