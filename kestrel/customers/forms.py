@@ -1,10 +1,16 @@
 """Forms of the customer pages (ARC-1 … ARC-3, ARC-10). They parse and check input; the writes go
 through ``services`` (the same functions the API calls), whose refusals become field errors."""
 
+import contextlib
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.db.models.fields import BLANK_CHOICE_LABEL
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +20,7 @@ from kestrel.customers.models import (
     Contact,
     Customer,
     CustomerCharacteristics,
+    CustomField,
     Grade,
     ImportJob,
     Industry,
@@ -74,23 +81,42 @@ class RegionSelect(forms.Select):
 
 
 def map_service_error(form: forms.BaseForm, error: KestrelError) -> None:
-    """Put a service's refusal ({code, message, details}) on the fields it names, else on the form."""
+    """Put a service's refusal ({code, message, details}) on the fields it names, else on the form.
+
+    Errors of custom fields may come nested (``{"custom_fields": {"level": [...]}}``) and land on
+    their inputs (``cf_level``). Messages for fields the form does not have are not dropped: they
+    join the form's own errors."""
     details = error.details if isinstance(error.details, dict) else {}
-    placed = False
+    pairs: list[tuple[str, Any]] = []
     for field, messages in details.items():
+        if field == "custom_fields" and isinstance(messages, dict):
+            pairs += [(f"{CUSTOM_FIELD_PREFIX}{key}", value) for key, value in messages.items()]
+        else:
+            pairs.append((str(field), messages))
+    placed, unplaced = False, []
+    for field, messages in pairs:
+        if isinstance(messages, int | bool):
+            continue
         name = {
             "co_owner_ids": "co_owners",
             "owner_id": "owner",
             "relationship_manager_id": "relationship_manager",
+            "customer_id": "to_customer",
         }.get(field, field)
-        if name in form.fields and not isinstance(messages, int | bool):
-            for message in messages if isinstance(messages, list | tuple) else [messages]:
-                form.add_error(name, str(message))
+        texts = [str(message) for message in (messages if isinstance(messages, list | tuple) else [messages])]
+        if name in form.fields:
+            for text in texts:
+                form.add_error(name, text)
             widget = form.fields[name].widget
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
             placed = True
+        elif name != "fields":  # "fields": the names in an "unknown fields" refusal, not messages
+            unplaced += texts
     if not placed:
         form.add_error(None, error.message)
+    else:
+        for text in unplaced:
+            form.add_error(None, text)
 
 
 # --- The list's filter bar (ARC-10) -------------------------------------------------------------
@@ -250,6 +276,152 @@ MEDIUM_FIELDS = {"credit_code", "industry", "email", "website", "invoice_title",
 AMOUNT_FIELDS = {"registered_capital", "annual_sales", "assets", "credit_limit", "sales_limit"}
 
 
+# --- Admin-defined custom fields (ARC-1) ----------------------------------------------------------
+# Each active ``CustomField`` becomes an input ``cf_<key>`` of its type; the cleaned value is what
+# ``Customer.custom_fields`` stores (the shapes the import stores too): number → int (or float when a
+# fraction was typed), amount → decimal string, date → ISO date, yes/no → bool, choice → the choice,
+# multiple choice → a list. An empty input removes the key.
+
+CUSTOM_FIELD_PREFIX = "cf_"
+CUSTOM_TEXT_MAX_LENGTH = 500  # when the field's validation sets no max_length
+CUSTOM_NUMBER_DIGITS = 18  # as the master file's amounts; also keeps a number finite in JSON
+
+
+def _limit(validation: dict[str, Any], key: str) -> Decimal | None:
+    """A number of the field's ``validation`` settings; one that is not a number is ignored (an
+    administrator's typo must not break the customer form)."""
+    raw = validation.get(key)
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        number = Decimal(str(raw))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _full_match(pattern: re.Pattern[str]) -> Callable[[str], None]:
+    def check(value: str) -> None:
+        if value and not pattern.fullmatch(value):
+            raise ValidationError(_("The value is not in the required format."), code="pattern")
+
+    return check
+
+
+def _options(custom: CustomField, current: Any) -> list[tuple[str, str]]:
+    """The field's choices; a stored value that is no longer one of them stays selectable, so that
+    editing something else does not force the user to change it."""
+    options: list[tuple[str, str]] = []
+    for choice in custom.choices if isinstance(custom.choices, list) else []:
+        if isinstance(choice, list | tuple) and len(choice) == 2:
+            options.append((str(choice[0]), str(choice[1])))
+        elif not isinstance(choice, dict | list | tuple):
+            options.append((str(choice), str(choice)))
+    offered = {value for value, _label in options}
+    stored = current if isinstance(current, list) else [] if current in (None, "") else [current]
+    for value in map(str, stored):
+        if value not in offered:
+            options.append((value, _("%(value)s (no longer offered)") % {"value": value}))
+            offered.add(value)
+    return options
+
+
+class CustomNumberField(forms.DecimalField):
+    """A "number" custom field: an int, or a float where a fraction was typed."""
+
+    def clean(self, value: Any) -> int | float | None:
+        number = super().clean(value)
+        if number is None:
+            return None
+        return int(number) if number == number.to_integral_value() else float(number)
+
+
+class CustomAmountField(forms.DecimalField):
+    """An "amount" custom field, stored as a decimal string (no binary rounding)."""
+
+    def clean(self, value: Any) -> str | None:
+        number = super().clean(value)
+        return None if number is None else str(number)
+
+
+class CustomDateField(forms.DateField):
+    def clean(self, value: Any) -> str | None:
+        day = super().clean(value)
+        return day.isoformat() if day else None
+
+
+class CustomYesNoField(forms.TypedChoiceField):
+    """A "yes / no" custom field as a select: "required" asks for an answer, not for a yes."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            choices=[("", BLANK_CHOICE_LABEL), ("true", _("Yes")), ("false", _("No"))],
+            coerce=lambda value: value == "true",
+            empty_value=None,
+            **kwargs,
+        )
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value
+
+
+def custom_form_field(custom: CustomField, *, current: Any = None) -> forms.Field:
+    """The input of one custom field, with its required flag, choices and validation."""
+    validation = custom.validation if isinstance(custom.validation, dict) else {}
+    common: dict[str, Any] = {"label": custom.label, "required": custom.required}
+    Type = CustomField.Type
+    field: forms.Field
+    if custom.type in (Type.NUMBER, Type.DECIMAL):
+        numeric = CustomNumberField if custom.type == Type.NUMBER else CustomAmountField
+        field = numeric(
+            max_digits=CUSTOM_NUMBER_DIGITS,
+            decimal_places=None if custom.type == Type.NUMBER else 2,
+            min_value=_limit(validation, "min"),
+            max_value=_limit(validation, "max"),
+            **common,
+        )
+        field.widget.attrs.update({"step": "any", "inputmode": "decimal"})
+    elif custom.type == Type.DATE:
+        field = CustomDateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common)
+    elif custom.type == Type.BOOLEAN:
+        field = CustomYesNoField(**common)
+    elif custom.type == Type.CHOICE:
+        field = forms.ChoiceField(choices=[("", BLANK_CHOICE_LABEL), *_options(custom, current)], **common)
+    elif custom.type == Type.MULTI_CHOICE:
+        field = forms.MultipleChoiceField(
+            choices=_options(custom, current), widget=forms.CheckboxSelectMultiple, **common
+        )
+    else:
+        max_length = _limit(validation, "max_length")
+        field = forms.CharField(
+            max_length=int(max_length) if max_length and max_length >= 1 else CUSTOM_TEXT_MAX_LENGTH, **common
+        )
+        pattern = validation.get("pattern")
+        if isinstance(pattern, str) and pattern:
+            # A broken pattern checks nothing rather than refusing every value.
+            with contextlib.suppress(re.error):
+                field.validators.append(_full_match(re.compile(pattern)))
+    if isinstance(field.widget, forms.CheckboxSelectMultiple):
+        css = "form-check-input"
+    elif isinstance(field.widget, forms.Select):
+        css = "form-select"
+    else:
+        css = "form-control"
+    field.widget.attrs["class"] = css
+    return field
+
+
+def custom_initial(custom: CustomField, value: Any) -> Any:
+    """A stored value as its input shows it."""
+    if custom.type == CustomField.Type.MULTI_CHOICE:
+        return [str(item) for item in value] if isinstance(value, list) else [str(value)]
+    if custom.type == CustomField.Type.CHOICE:
+        return str(value)
+    return value
+
+
 class CustomerForm(TablerFormMixin, forms.ModelForm):
     """Create or edit a customer. Amount fields masked for this user (ARC-14) are left out: nobody
     edits what they may not see."""
@@ -329,7 +501,19 @@ class CustomerForm(TablerFormMixin, forms.ModelForm):
                 widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
                 initial=getattr(characteristics, name, ""),
             )
+        # Admin-defined fields (ARC-1): the active ones, in their order.
+        self.custom_fields = list(CustomField.objects.filter(active=True).order_by("sort_order", "key"))
+        stored = self._stored_custom_values()
+        for custom in self.custom_fields:
+            name = f"{CUSTOM_FIELD_PREFIX}{custom.key}"
+            self.fields[name] = custom_form_field(custom, current=stored.get(custom.key))
+            if stored.get(custom.key) not in (None, "", []):
+                self.initial[name] = custom_initial(custom, stored[custom.key])
         self._mark_invalid()
+
+    def _stored_custom_values(self) -> dict[str, Any]:
+        values = self.instance.custom_fields if self.instance.pk else None
+        return values if isinstance(values, dict) else {}
 
     def _bound_or_initial(self, name: str) -> Any:
         if self.is_bound:
@@ -349,7 +533,7 @@ class CustomerForm(TablerFormMixin, forms.ModelForm):
 
     def _mark_invalid(self) -> None:
         for name, field in self.fields.items():
-            if name.startswith("ch_"):
+            if name.startswith(("ch_", CUSTOM_FIELD_PREFIX)):
                 continue
             if isinstance(field.widget, forms.SelectMultiple):
                 field.widget.attrs["class"] = "form-select"
@@ -384,6 +568,16 @@ class CustomerForm(TablerFormMixin, forms.ModelForm):
                 fields[name] = None
         if fields.get("credit_limit") is None and "credit_limit" in fields:
             fields.pop("credit_limit")
+        if self.custom_fields:
+            # Keys of inactive fields (and others, e.g. "merged_into") are kept as they are.
+            values = dict(self._stored_custom_values())
+            for custom in self.custom_fields:
+                value = data.get(f"{CUSTOM_FIELD_PREFIX}{custom.key}")
+                if value is None or value == "" or value == []:
+                    values.pop(custom.key, None)
+                else:
+                    values[custom.key] = value
+            fields["custom_fields"] = values
         return fields
 
     @property
@@ -405,6 +599,19 @@ class CustomerForm(TablerFormMixin, forms.ModelForm):
     @property
     def characteristic_fields(self) -> list[Any]:
         return [self[f"ch_{name}"] for name in CHARACTERISTIC_FIELDS]
+
+    @property
+    def custom_field_items(self) -> list[dict[str, Any]]:
+        """The custom fields for the template: multiple choices are rendered as checkboxes."""
+        wide = {CustomField.Type.TEXT, CustomField.Type.MULTI_CHOICE}
+        return [
+            {
+                "field": self[f"{CUSTOM_FIELD_PREFIX}{custom.key}"],
+                "multiple": custom.type == CustomField.Type.MULTI_CHOICE,
+                "wide": custom.type in wide,
+            }
+            for custom in self.custom_fields
+        ]
 
 
 # --- Contacts and major events (ARC-3, ARC-2) -----------------------------------------------------
@@ -460,6 +667,59 @@ class ContactForm(TablerFormMixin, forms.ModelForm):
                 if not fields.get(name):
                     fields.pop(name, None)
         return fields
+
+
+class ContactMoveForm(TablerFormMixin, forms.Form):
+    """调至其他客户 (ARC-3): the contact changed employer. The new customer is found by code, name or
+    pinyin among the archives the user reads, and picked from the matches."""
+
+    q = forms.CharField(
+        label=_("Customer moved to"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "autocomplete": "off",
+                "placeholder": _("Customer code, name or pinyin initials"),
+            }
+        ),
+    )
+    to_customer = forms.IntegerField(
+        label=_("Customer moved to"),
+        min_value=1,
+        max_value=MAX_ID,
+        error_messages={
+            "required": _("Pick the customer the contact has moved to."),
+            "invalid": _("No such customer, or you may not read its archive."),
+            "min_value": _("No such customer, or you may not read its archive."),
+            "max_value": _("No such customer, or you may not read its archive."),
+        },
+    )
+    title = forms.CharField(
+        label=_("Title at the new customer"),
+        required=False,
+        max_length=50,
+        help_text=_("Leave empty to keep the current title."),
+    )
+
+    def __init__(self, *args: Any, search_url: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Matches while typing (htmx); without JavaScript the "Find" button does the same.
+        self.fields["q"].widget.attrs.update(
+            {
+                "hx-get": search_url,
+                "hx-trigger": "input changed delay:300ms, search",
+                "hx-target": "#contact-move-candidates",
+                "hx-sync": "this:replace",
+            }
+        )
+
+
+class ContactActiveForm(forms.Form):
+    """停用 / 启用 a contact: the state asked for, so that a repeated request does not flip it back."""
+
+    active = forms.TypedChoiceField(choices=[("0", "0"), ("1", "1")], coerce=lambda value: value == "1")
 
 
 class MajorEventForm(TablerFormMixin, forms.Form):

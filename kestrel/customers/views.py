@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import Model, QuerySet
+from django.db.models import Model, QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -45,7 +45,9 @@ from kestrel.customers.forms import (
     FIELD_GROUPS,
     AccessDecisionForm,
     AccessRequestForm,
+    ContactActiveForm,
     ContactForm,
+    ContactMoveForm,
     CustomerFilterForm,
     CustomerForm,
     ImportUploadForm,
@@ -56,6 +58,7 @@ from kestrel.customers.forms import (
 from kestrel.customers.models import (
     AccessRequest,
     Contact,
+    ContactMove,
     Customer,
     CustomerCharacteristics,
     ImportJob,
@@ -275,6 +278,7 @@ class ContactRow:
 
 
 def _contact_rows(contacts: list[Contact], user: Any) -> list[ContactRow]:
+    prefetch_related_objects(contacts, "moves")  # ARC-3: the row links a contact's move history
     return [
         ContactRow(
             contact=c,
@@ -511,6 +515,149 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
             "title": _("Edit contact"),
             "contact": contact,
         },
+    )
+
+
+def _contact_or_404(request: HttpRequest, contact_id: int) -> Contact:
+    """A contact of a customer the user reads (data scope and confidentiality), else 404."""
+    try:
+        return selectors.contact_get(actor=request.user, id=contact_id)
+    except NotFound as error:
+        raise Http404(str(error)) from error
+
+
+MOVE_CANDIDATES_TARGET = "contact-move-candidates"
+MOVE_CANDIDATES = 10
+
+
+def _move_candidates(request: HttpRequest, contact: Contact, q: str) -> tuple[list[Customer], bool]:
+    """Readable customers matching ``q`` (code, name, pinyin…, as the list's search box), the contact's
+    own left out; the listed archives are logged as read (ARC-6). Also: whether there were more."""
+    q = q.replace("\x00", "").strip()[:100]  # a NUL is no search term (and PostgreSQL refuses it)
+    if not q:
+        return [], False
+    customers = selectors.customer_list(actor=request.user, filters=selectors.CustomerFilter(q=q))
+    found = list(customers.exclude(pk=contact.customer_id)[: MOVE_CANDIDATES + 1])
+    shown = found[:MOVE_CANDIDATES]
+    services.archive_reads_log(actor=request.user, customer_ids=[c.pk for c in shown], channel="search")
+    return shown, len(found) > MOVE_CANDIDATES
+
+
+@login_required
+@permission_required("customers.change_contact", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def contact_move(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """调至其他客户 (ARC-3): the contact changed employer and moves; ``ContactMove`` keeps the history.
+    Both customers must be readable: the contact's through ``contact_get``, the new one through
+    ``customer_get`` (an unreadable one is "not found", whether it exists or not)."""
+    contact = _contact_or_404(request, contact_id)
+    customer = contact.customer
+    action = reverse("customers:contact_move", args=[contact.pk])
+    if request.method == "GET" and request.htmx and request.htmx.target == MOVE_CANDIDATES_TARGET:
+        candidates, more = _move_candidates(request, contact, request.GET.get("q", ""))
+        context = {"candidates": candidates, "more": more, "q": request.GET.get("q", "").strip()}
+        return render(request, "customers/_contact_move_candidates.html", context)
+    if request.method == "POST" and "find" in request.POST:
+        # "Find" without JavaScript: list the matches, check nothing yet.
+        form = ContactMoveForm(initial=request.POST.dict(), search_url=action)
+    else:
+        form = ContactMoveForm(request.POST or None, search_url=action)
+    if request.method == "POST" and form.is_bound and form.is_valid():
+        try:
+            target = selectors.customer_get(
+                actor=request.user, id=form.cleaned_data["to_customer"], channel="contact_move"
+            )
+        except NotFound:
+            form.add_error("to_customer", _("No such customer, or you may not read its archive."))
+        else:
+            try:
+                services.contact_move(
+                    actor=request.user, contact=contact, to_customer=target, title=form.cleaned_data["title"]
+                )
+            except KestrelError as error:
+                map_service_error(form, error)
+            else:
+                moved = {"name": contact.name, "customer": target.name}
+                return _saved(request, customer, "contacts", _("%(name)s moved to %(customer)s.") % moved)
+    q = str(request.POST.get("q", "")) if request.method == "POST" else ""
+    candidates, more = _move_candidates(request, contact, q)
+    return _dialog(
+        request,
+        "customers/_contact_move_dialog.html",
+        {
+            "form": form,
+            "customer": customer,
+            "contact": contact,
+            "action": action,
+            "title": _("Move to another customer"),
+            "candidates": candidates,
+            "more": more,
+            "q": q.strip(),
+            "selected": str(request.POST.get("to_customer", "")) if request.method == "POST" else "",
+        },
+    )
+
+
+@login_required
+@permission_required("customers.change_contact", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def contact_set_active(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """停用 / 启用 a contact (ARC-3) after a confirmation. A deactivated contact stays in the archive
+    with its history, and stops being the primary contact."""
+    contact = _contact_or_404(request, contact_id)
+    customer = contact.customer
+    form = ContactActiveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        active = form.cleaned_data["active"]
+        fields: dict[str, Any] = {"active": active} if active else {"active": False, "is_primary": False}
+        try:
+            services.contact_update(actor=request.user, contact=contact, **fields)
+        except KestrelError as error:
+            map_service_error(form, error)
+        else:
+            template = _("Contact %(name)s reactivated.") if active else _("Contact %(name)s deactivated.")
+            return _saved(request, customer, "contacts", template % {"name": contact.name})
+    return _dialog(
+        request,
+        "customers/_contact_active_dialog.html",
+        {
+            "form": form,
+            "customer": customer,
+            "contact": contact,
+            "action": reverse("customers:contact_active", args=[contact.pk]),
+            "title": _("Deactivate the contact") if contact.active else _("Reactivate the contact"),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class MoveRow:
+    move: ContactMove
+    from_customer: str | None  # None: a customer the user may not read (its name is not shown)
+    to_customer: str | None
+    moved_by: str
+
+
+@login_required
+@permission_required("customers.view_contact", raise_exception=True)
+@require_GET
+def contact_history(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """A contact's moves between customers (ARC-3). Customers the user may not read stay unnamed."""
+    contact = _contact_or_404(request, contact_id)
+    moves = list(contact.moves.select_related("moved_by__employee"))
+    ids = {m.from_customer_id for m in moves} | {m.to_customer_id for m in moves}
+    readable = selectors.customer_list(actor=request.user).filter(pk__in=sorted(ids))
+    names: dict[int, str] = dict(readable.values_list("pk", "name")) if ids else {}
+    rows = []
+    for move in moves:
+        user = move.moved_by
+        employee = getattr(user, "employee", None) if user is not None else None
+        by = employee.name if employee is not None else (user.get_username() if user is not None else "")
+        rows.append(MoveRow(move, names.get(move.from_customer_id), names.get(move.to_customer_id), by))
+    return _dialog(
+        request,
+        "customers/_contact_history_dialog.html",
+        {"customer": contact.customer, "contact": contact, "rows": rows, "title": _("Move history")},
     )
 
 
