@@ -10,7 +10,6 @@ Tabler modals loaded by htmx, and every page also works as a plain page without 
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kestrel.core.errors import KestrelError, NotFound
-from kestrel.core.pagination import COUNT_CAP
+from kestrel.core.pagination import COUNT_CAP, CappedPaginator
 from kestrel.customers import (
     grading,
     importing,
@@ -75,18 +74,6 @@ VIEW_LOG_ROWS = 20
 
 
 # --- The list (ARC-10) --------------------------------------------------------------------------
-
-
-class CappedPaginator(Paginator):
-    """Counts at most ``COUNT_CAP`` + 1 rows, like the API: a million customers are not counted."""
-
-    @cached_property
-    def count(self) -> int:
-        counted = self.object_list.order_by()[: COUNT_CAP + 1].count()
-        self.capped = counted > COUNT_CAP
-        return min(counted, COUNT_CAP)
-
-    capped = False
 
 
 @dataclass(frozen=True)
