@@ -167,6 +167,7 @@ def customer_list(request, filters: Query[CustomerQuery]):
 @requires("customers.add_customer")
 def customer_create(request, payload: CustomerIn):
     fields = _customer_fields(request, payload)
+    fields["custom_fields"] = fields.get("custom_fields") or {}  # so that required ones are asked for
     owner = fields.pop("owner", None) or employee_for_user(user=request.user)
     if owner is None:
         raise ValidationFailed(

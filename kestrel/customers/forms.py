@@ -574,7 +574,7 @@ class CustomerForm(TablerFormMixin, forms.ModelForm):
             for custom in self.custom_fields:
                 value = data.get(f"{CUSTOM_FIELD_PREFIX}{custom.key}")
                 if value is None or value == "" or value == []:
-                    values.pop(custom.key, None)
+                    values[custom.key] = None  # removed by the service
                 else:
                     values[custom.key] = value
             fields["custom_fields"] = values

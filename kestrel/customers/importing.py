@@ -45,6 +45,7 @@ from kestrel.core.errors import KestrelError, ValidationFailed
 from kestrel.core.services import sequence_next
 from kestrel.customers import import_messages as msg
 from kestrel.customers import spreadsheets
+from kestrel.customers.custom_fields import custom_value_clean
 from kestrel.customers.models import (
     Contact,
     Customer,
@@ -284,49 +285,13 @@ class Owners:
 
 
 def _custom_field_parser(custom: CustomField) -> Callable[[str], Any]:
-    validation = custom.validation or {}
+    """A cell of a custom field, checked and shaped as the form and the API do (custom_fields.py)."""
 
     def parse(text: str) -> Any:
-        value: Any
-        match custom.type:
-            case CustomField.Type.NUMBER:
-                value = int(parse_decimal(text)) if "." not in text else float(parse_decimal(text))
-            case CustomField.Type.DECIMAL:
-                value = str(parse_decimal(text))
-            case CustomField.Type.DATE:
-                value = parse_date(text).isoformat()
-            case CustomField.Type.BOOLEAN:
-                value = parse_bool(text)
-            case CustomField.Type.CHOICE:
-                if text not in custom.choices:
-                    raise CellError(
-                        msg.CUSTOM_FIELD_CHOICE.format(
-                            value=text, choices="、".join(map(str, custom.choices))
-                        )
-                    )
-                value = text
-            case CustomField.Type.MULTI_CHOICE:
-                value = split_list(text)
-                bad = [v for v in value if v not in custom.choices]
-                if bad:
-                    raise CellError(
-                        msg.CUSTOM_FIELD_CHOICE.format(
-                            value=bad[0], choices="、".join(map(str, custom.choices))
-                        )
-                    )
-            case _:
-                value = text
-                if "max_length" in validation and len(text) > int(validation["max_length"]):
-                    raise CellError(msg.TOO_LONG.format(limit=validation["max_length"]))
-                if "pattern" in validation and not re.fullmatch(str(validation["pattern"]), text):
-                    raise CellError(msg.CUSTOM_FIELD_PATTERN)
-        numeric = isinstance(value, int | float) and not isinstance(value, bool)
-        if numeric and (
-            ("min" in validation and value < validation["min"])
-            or ("max" in validation and value > validation["max"])
-        ):
-            raise CellError(msg.CUSTOM_FIELD_RANGE)
-        return value
+        try:
+            return custom_value_clean(custom, text)
+        except DjangoValidationError as error:
+            raise CellError("；".join(str(message) for message in error.messages)) from None
 
     return parse
 

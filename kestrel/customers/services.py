@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from kestrel.core.errors import Conflict, ValidationFailed
 from kestrel.core.services import sequence_next
 from kestrel.customers import error_codes
+from kestrel.customers.custom_fields import custom_fields_clean
 from kestrel.customers.models import (
     ArchiveView,
     Contact,
@@ -48,7 +49,11 @@ def customer_code_next() -> str:
 def customer_create(
     *, actor: AbstractBaseUser | None, owner: Employee, code: str | None = None, **fields: Any
 ) -> Customer:
-    """Create a customer owned by ``owner`` (the department follows the owner, for data scope)."""
+    """Create a customer owned by ``owner`` (the department follows the owner, for data scope).
+
+    ``custom_fields``, when given, are checked against their definitions, required ones included (the
+    form and the API always give them; a prospect accepted from a self-service form does not, and
+    its required custom fields are filled in later)."""
     unknown = set(fields) - CUSTOMER_FIELDS - {"characteristics", "co_owners"}
     if unknown:
         raise ValidationFailed(
@@ -60,6 +65,8 @@ def customer_create(
     customer = Customer(
         code=(code or "").strip() or customer_code_next(), owner=owner, department_id=owner.department_id
     )
+    if "custom_fields" in fields:
+        fields["custom_fields"] = _custom_fields(fields["custom_fields"], current=None, creating=True)
     _assign(customer, fields)
     now = timezone.now()
     customer.archive_updated_at = now
@@ -79,7 +86,10 @@ def customer_create(
 
 
 def customer_update(*, actor: AbstractBaseUser | None, customer: Customer, **fields: Any) -> Customer:
-    """Edit the master file. Changing the owner moves the customer to the owner's department."""
+    """Edit the master file. Changing the owner moves the customer to the owner's department.
+
+    ``custom_fields`` are merged into the stored ones: a key given as null or empty is removed, keys
+    not given stay (values of fields since deactivated among them)."""
     unknown = set(fields) - CUSTOMER_FIELDS - {"characteristics", "co_owners", "owner", "code"}
     if unknown:
         raise ValidationFailed(
@@ -96,6 +106,10 @@ def customer_update(*, actor: AbstractBaseUser | None, customer: Customer, **fie
         if owner is not None and owner.pk != customer.owner_id:
             customer.owner = owner
             customer.department_id = owner.department_id
+        if "custom_fields" in fields:
+            fields["custom_fields"] = _custom_fields(
+                fields["custom_fields"], current=customer.custom_fields, creating=False
+            )
         _assign(customer, fields)
         customer.archive_updated_at = timezone.now()
         _validate(customer)
@@ -138,6 +152,17 @@ def _assign(customer: Customer, fields: dict[str, Any]) -> None:
             value = (value or "").strip()
         setattr(customer, field, value)
     customer.name_pinyin, customer.name_initials = name_search_keys(f"{customer.name}")
+
+
+def _custom_fields(given: Any, *, current: dict[str, Any] | None, creating: bool) -> dict[str, Any]:
+    try:
+        return custom_fields_clean(given, current=current, creating=creating)
+    except DjangoValidationError as error:
+        raise ValidationFailed(
+            _("The custom fields are not valid."),
+            code=error_codes.CUSTOMER_INVALID,
+            details={"custom_fields": error.message_dict},
+        ) from error
 
 
 def _validate(customer: Customer) -> None:

@@ -220,7 +220,9 @@ def test_arc4_metric_registry_and_numeric_custom_fields(rep):
         key = make_customer(rep, custom_fields={"commission": "50000", "funds": 500000})
         retail = make_customer(rep, custom_fields={"commission": 100, "funds": 5000})
         scalper = make_customer(rep, custom_fields={"commission": 100, "funds": 5000, "trades": 300})
-        broken = make_customer(rep, custom_fields={"commission": "n/a", "funds": 5000})
+        broken = make_customer(rep, custom_fields={"funds": 5000})
+        # Stored before the field was numeric (the services refuse "n/a" now).
+        Customer.objects.filter(pk=broken.pk).update(custom_fields={"commission": "n/a", "funds": 5000})
         report = grading.customers_regrade(actor=None, schemes=[GradeScheme.objects.get(code="futures")])
         assert not report.schemes[0].skipped
         assert [grade_of(c, "futures") for c in (big, key, retail, scalper, broken)] == [
