@@ -91,7 +91,7 @@ def custom_value_clean(custom: CustomField, value: Any) -> Any:
         number = _number(value)
         if kind == CustomField.Type.DECIMAL and number.as_tuple().exponent < -2:  # type: ignore[operator]
             raise ValidationError(_("An amount has at most two decimal places."))
-        low, high = _limit(validation, "min"), _limit(validation, "max")
+        low, high = validation_limit(validation, "min"), validation_limit(validation, "max")
         if low is not None and number < low:
             raise ValidationError(_("Must be at least %(limit)s.") % {"limit": low})
         if high is not None and number > high:
@@ -120,7 +120,7 @@ def custom_value_clean(custom: CustomField, value: Any) -> Any:
                 raise ValidationError(not_a_choice % _choice_args(item, choices))
         return list(dict.fromkeys(picked))
     text = _text(value)
-    max_length = _limit(validation, "max_length")
+    max_length = validation_limit(validation, "max_length")
     limit = int(max_length) if max_length is not None and max_length >= 1 else TEXT_MAX_LENGTH
     if len(text) > limit:
         raise ValidationError(_("At most %(limit)s characters.") % {"limit": limit})
@@ -161,7 +161,8 @@ def _number(value: Any) -> Decimal:
     return number
 
 
-def _limit(validation: dict[str, Any], key: str) -> Decimal | None:
+def validation_limit(validation: dict[str, Any], key: str) -> Decimal | None:
+    """A number of a definition's ``validation`` settings, or None when it is missing or not a number."""
     raw = validation.get(key)
     if raw is None or isinstance(raw, bool):
         return None

@@ -4,7 +4,6 @@ through ``services`` (the same functions the API calls), whose refusals become f
 import contextlib
 import re
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -16,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kestrel.core.errors import KestrelError
 from kestrel.customers import masking
+from kestrel.customers.custom_fields import NUMBER_DIGITS, TEXT_MAX_LENGTH, validation_limit
 from kestrel.customers.models import (
     Contact,
     Customer,
@@ -283,21 +283,8 @@ AMOUNT_FIELDS = {"registered_capital", "annual_sales", "assets", "credit_limit",
 # multiple choice → a list. An empty input removes the key.
 
 CUSTOM_FIELD_PREFIX = "cf_"
-CUSTOM_TEXT_MAX_LENGTH = 500  # when the field's validation sets no max_length
-CUSTOM_NUMBER_DIGITS = 18  # as the master file's amounts; also keeps a number finite in JSON
-
-
-def _limit(validation: dict[str, Any], key: str) -> Decimal | None:
-    """A number of the field's ``validation`` settings; one that is not a number is ignored (an
-    administrator's typo must not break the customer form)."""
-    raw = validation.get(key)
-    if raw is None or isinstance(raw, bool):
-        return None
-    try:
-        number = Decimal(str(raw))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
+CUSTOM_TEXT_MAX_LENGTH = TEXT_MAX_LENGTH  # the services' limits (custom_fields.py)
+CUSTOM_NUMBER_DIGITS = NUMBER_DIGITS
 
 
 def _full_match(pattern: re.Pattern[str]) -> Callable[[str], None]:
@@ -378,8 +365,8 @@ def custom_form_field(custom: CustomField, *, current: Any = None) -> forms.Fiel
         field = numeric(
             max_digits=CUSTOM_NUMBER_DIGITS,
             decimal_places=None if custom.type == Type.NUMBER else 2,
-            min_value=_limit(validation, "min"),
-            max_value=_limit(validation, "max"),
+            min_value=validation_limit(validation, "min"),
+            max_value=validation_limit(validation, "max"),
             **common,
         )
         field.widget.attrs.update({"step": "any", "inputmode": "decimal"})
@@ -394,7 +381,7 @@ def custom_form_field(custom: CustomField, *, current: Any = None) -> forms.Fiel
             choices=_options(custom, current), widget=forms.CheckboxSelectMultiple, **common
         )
     else:
-        max_length = _limit(validation, "max_length")
+        max_length = validation_limit(validation, "max_length")
         field = forms.CharField(
             max_length=int(max_length) if max_length and max_length >= 1 else CUSTOM_TEXT_MAX_LENGTH, **common
         )
