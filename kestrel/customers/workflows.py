@@ -1005,7 +1005,7 @@ def self_service_submit(
             kind="customer.self_service_submitted",
             recipients=[invitation.invited_by],
             title=_("%(name)s filled in the customer form: please review it") % {"name": name},
-            link=f"/api/v1/customers/self-service/{invitation.pk}",
+            link=reverse("customers:self_service_review", args=[invitation.pk]),
         )
     return invitation
 
