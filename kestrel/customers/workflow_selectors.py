@@ -159,13 +159,17 @@ def handover_preview(
     }
 
 
-def handover_get(*, actor: AbstractBaseUser, id: int) -> Handover:
-    handover = (
+def handover_list(*, actor: AbstractBaseUser) -> QuerySet[Handover]:
+    """Handovers of departing employees within the actor's data scope, newest first (ARC-8)."""
+    return (
         Handover.objects.filter(departing__in=Employee.objects.visible_to(actor).values("pk"))
-        .select_related("departing")
-        .filter(pk=id)
-        .first()
+        .select_related("departing__department", "prepared_by__employee", "approved_by__employee")
+        .order_by("-created_at", "-pk")
     )
+
+
+def handover_get(*, actor: AbstractBaseUser, id: int) -> Handover:
+    handover = handover_list(actor=actor).filter(pk=id).first()
     if handover is None:
         raise NotFound(_("Handover not found."), details={"id": id})
     return handover

@@ -81,17 +81,6 @@ def _not_found(error: NotFound) -> Http404:
 # --- ARC-8: handover 交接 ----------------------------------------------------------------------------
 
 
-def _handovers(request: HttpRequest) -> QuerySet[Handover]:
-    """Handovers of departing employees within the user's data scope — the scope of
-    ``workflow_selectors.handover_get``, which has no list counterpart yet."""
-    visible = Employee.objects.visible_to(request.user).values("pk")
-    return (
-        Handover.objects.filter(departing__in=visible)
-        .select_related("departing__department", "prepared_by__employee", "approved_by__employee")
-        .order_by("-created_at", "-pk")
-    )
-
-
 def _employees_named(ids: set[int]) -> dict[int, Employee]:
     """Successors named in a plan, whatever the user's scope (as the API's ``handover_detail``)."""
     if not ids:
@@ -110,7 +99,7 @@ def handover_list(request: HttpRequest) -> HttpResponse:
     """交接记录: every handover of employees within the user's data scope, newest first."""
     form = HandoverFilterForm(request.GET, auto_id="handover-%s")
     filters = form.filters()
-    handovers = _handovers(request)
+    handovers = workflow_selectors.handover_list(actor=request.user)
     if filters.get("status"):
         handovers = handovers.filter(status=filters["status"])
     if filters.get("q"):
