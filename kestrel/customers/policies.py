@@ -105,29 +105,10 @@ def ownership_summary(
     *, actor: AbstractBaseUser, filters: ReportFilter | None = None
 ) -> list[dict[str, Any]]:
     """Per owner: customers violating ARC-5, of which missing a relationship manager / too few holders."""
-    rows = (
-        ownership_violations(actor=actor, filters=filters)
-        .order_by()
-        .values("owner_id", "owner__name", "department_id", "department__name")
-        .annotate(
-            customers=Count("pk"),
-            missing_manager_count=Count("pk", filter=Q(missing_manager=1)),
-            too_few_holders_count=Count("pk", filter=Q(too_few_holders=1)),
-        )
-        .order_by("-customers", "owner_id")
+    return _per_owner(
+        ownership_violations(actor=actor, filters=filters),
+        {"missing_relationship_manager": "missing_manager", "too_few_holders": "too_few_holders"},
     )
-    return [
-        {
-            "owner_id": row["owner_id"],
-            "owner": row["owner__name"],
-            "department_id": row["department_id"],
-            "department": row["department__name"],
-            "customers": row["customers"],
-            "missing_relationship_manager": row["missing_manager_count"],
-            "too_few_holders": row["too_few_holders_count"],
-        }
-        for row in rows
-    ]
 
 
 def ownership_reasons(customer: Customer) -> list[str]:
@@ -198,29 +179,10 @@ def freshness_summary(
     max_age_days: int | None = None,
 ) -> list[dict[str, Any]]:
     """Per owner: stale archives, of which contacts without a same-day update / older than allowed."""
-    rows = (
-        freshness_stale(actor=actor, filters=filters, today=today, max_age_days=max_age_days)
-        .order_by()
-        .values("owner_id", "owner__name", "department_id", "department__name")
-        .annotate(
-            customers=Count("pk"),
-            missed_same_day_count=Count("pk", filter=Q(missed_same_day=1)),
-            too_old_count=Count("pk", filter=Q(too_old=1)),
-        )
-        .order_by("-customers", "owner_id")
+    return _per_owner(
+        freshness_stale(actor=actor, filters=filters, today=today, max_age_days=max_age_days),
+        {"missed_same_day": "missed_same_day", "not_updated_in_time": "too_old"},
     )
-    return [
-        {
-            "owner_id": row["owner_id"],
-            "owner": row["owner__name"],
-            "department_id": row["department_id"],
-            "department": row["department__name"],
-            "customers": row["customers"],
-            "missed_same_day": row["missed_same_day_count"],
-            "not_updated_in_time": row["too_old_count"],
-        }
-        for row in rows
-    ]
 
 
 def freshness_reasons(customer: Customer, *, today: date, max_age_days: int) -> list[str]:
@@ -243,3 +205,28 @@ def freshness_reasons(customer: Customer, *, today: date, max_age_days: int) -> 
                 % {"days": (today - customer.updated_day).days, "limit": max_age_days}
             )
     return reasons
+
+
+def _per_owner(customers: QuerySet[Customer], flags: dict[str, str]) -> list[dict[str, Any]]:
+    """One row per owner: how many of ``customers`` they hold and, per output key of ``flags``, how
+    many carry the annotated 0/1 flag it names — one GROUP BY."""
+    rows = (
+        customers.order_by()
+        .values("owner_id", "owner__name", "department_id", "department__name")
+        .annotate(
+            customers=Count("pk"),
+            **{f"n_{key}": Count("pk", filter=Q(**{flag: 1})) for key, flag in flags.items()},
+        )
+        .order_by("-customers", "owner_id")
+    )
+    return [
+        {
+            "owner_id": row["owner_id"],
+            "owner": row["owner__name"],
+            "department_id": row["department_id"],
+            "department": row["department__name"],
+            "customers": row["customers"],
+            **{key: row[f"n_{key}"] for key in flags},
+        }
+        for row in rows
+    ]
