@@ -78,12 +78,8 @@ def page_of(queryset: QuerySet, offset: int, size: int) -> list:
        ``offset + size`` keys are read from that arm's own index and merged here (otherwise the keys
        of the whole queryset): a single query over the OR makes both databases collect and sort
        every matching row (a branch's 200,000 customers at 1M) to keep 50.
-    2. The rows of those keys. On PostgreSQL what the queryset ``select_related`` is prefetched
-       instead of joined: its planner spends 20–60 ms ordering a join of eight tables (customers
-       with owner, department, grade, three regions and industry) — more than the query's run — and
-       a key lookup per related table costs well under a millisecond. SQLite plans the join in
-       microseconds, while Django's prefetch builds its tuple ``IN`` value by value (≈ 6 ms a page
-       of 50): there the join stays.
+    2. The rows of those keys, what the queryset ``select_related`` loaded by ``related_loaded``
+       (prefetched on PostgreSQL, whose planner is slow on an eight-table join; joined on SQLite).
     """
     query = queryset.query
     if (
@@ -101,8 +97,8 @@ def page_of(queryset: QuerySet, offset: int, size: int) -> list:
     if not keys:
         return []
     rows = queryset.filter(pk__in=keys)
-    if query.select_related and connections[queryset.db].vendor == "postgresql":
-        rows = rows.select_related(None).prefetch_related(*_related_paths(query.select_related))
+    if query.select_related:
+        rows = related_loaded(rows.select_related(None), *_related_paths(query.select_related))
     by_key = {row.pk: row for row in rows.order_by()}
     return [by_key[key] for key in keys if key in by_key]
 
@@ -125,6 +121,15 @@ def count_of(queryset: QuerySet) -> int:
         if total > COUNT_CAP:
             break
     return total
+
+
+def related_loaded(queryset: QuerySet, *paths: str) -> QuerySet:
+    """``queryset`` with the related rows at ``paths`` loaded with it: joined on SQLite, prefetched
+    on PostgreSQL, whose planner spends 20–60 ms ordering a join of eight or nine tables — more than
+    the lookups cost — while SQLite plans it in microseconds and Django's prefetch costs more there."""
+    if connections[queryset.db].vendor == "postgresql":
+        return queryset.prefetch_related(*paths)
+    return queryset.select_related(*paths)
 
 
 def _page_keys(queryset: QuerySet, offset: int, size: int) -> list:
