@@ -128,10 +128,12 @@ class ScopedQuerySet(models.QuerySet):
 
     page_branches: list[Q] | None = None
     page_scope: Any = None  # the OR's node in ``query.where``, to leave out of an arm
+    count_cap: int | None = None  # kestrel.core.pagination.count_cap; None: the lists' default
 
     def _clone(self) -> Self:
         clone = super()._clone()
         clone.page_branches, clone.page_scope = self.page_branches, self.page_scope
+        clone.count_cap = self.count_cap
         return clone
 
     def __or__(self, other: Any) -> Self:
@@ -159,6 +161,12 @@ class ScopedQuerySet(models.QuerySet):
         over the OR is cheaper than repeating the filter once per arm."""
         clone = self._chain()
         clone.page_branches = clone.page_scope = None
+        return clone
+
+    def counted_up_to(self, cap: int) -> Self:
+        """A list of these rows counts them exactly up to ``cap``, then reports "more than ``cap``"."""
+        clone = self._chain()
+        clone.count_cap = cap
         return clone
 
     def page_arm(self, branch: Q) -> Self:

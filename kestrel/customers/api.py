@@ -8,7 +8,7 @@ from ninja.pagination import paginate
 from ninja.responses import Status
 
 from kestrel.core.errors import NotFound, ValidationFailed
-from kestrel.core.pagination import PageNumberPagination
+from kestrel.core.pagination import PageNumberPagination, page_keys
 from kestrel.core.permissions import requires
 from kestrel.customers import error_codes, selectors, services
 from kestrel.customers.models import Customer, Industry, Region
@@ -35,21 +35,26 @@ from kestrel.org.selectors import employee_for_user
 router = Router(tags=["customers"])
 
 
-class ArchiveReadPagination(PageNumberPagination):
-    """A page of customers or contacts whose archives are logged as read (ARC-6): a list or search
+class CustomerPagination(PageNumberPagination):
+    """A page of the customer list: its keys read through the data scope, its rows built from them
+    (``selectors.customer_rows``), and each archive shown logged as read (ARC-6) — a list or search
     answer shows the archive as surely as its detail page does."""
 
-    def paginate_queryset(self, queryset: Any, pagination: Any, **params: Any) -> dict:
-        page = super().paginate_queryset(queryset, pagination, **params)
-        request = params["request"]
-        if queryset.model is Customer:
-            ids = [row.pk for row in page["items"]]
-            channel = "search" if request.GET.get("q") else "list"
-        else:
-            ids = [row.customer_id for row in page["items"]]
-            channel = "contacts"
+    def page_items(self, queryset: Any, offset: int, size: int, request: Any) -> list:
+        ids = page_keys(queryset, offset, size)
+        channel = "search" if request.GET.get("q") else "list"
         services.archive_reads_log(actor=request.user, customer_ids=ids, channel=channel)
-        return page
+        return selectors.customer_rows(actor=request.user, ids=ids)
+
+
+class ContactPagination(PageNumberPagination):
+    """A page of contacts, their customers' archives logged as read (ARC-6)."""
+
+    def page_items(self, queryset: Any, offset: int, size: int, request: Any) -> list:
+        contacts = super().page_items(queryset, offset, size, request)
+        ids = [contact.customer_id for contact in contacts]
+        services.archive_reads_log(actor=request.user, customer_ids=ids, channel="contacts")
+        return contacts
 
 
 class CustomerQuery(Schema):
@@ -156,7 +161,7 @@ def _employee(pk: int | None, field: str) -> Employee | None:
 
 @router.get("/customers", response=list[CustomerOut])
 @requires("customers.view_customer")
-@paginate(ArchiveReadPagination)
+@paginate(CustomerPagination)
 def customer_list(request, filters: Query[CustomerQuery]):
     return selectors.customer_list(
         actor=request.user, filters=selectors.CustomerFilter(**filters.model_dump())
@@ -224,7 +229,7 @@ def customer_360(request, customer_id: int):
 
 @router.get("/contacts", response=list[ContactOut])
 @requires("customers.view_contact")
-@paginate(ArchiveReadPagination)
+@paginate(ContactPagination)
 def contact_list(request, filters: Query[ContactQuery]):
     return selectors.contact_list(actor=request.user, customer_id=filters.customer_id, q=filters.q)
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kestrel.customers import masking
 from kestrel.customers.models import Contact, Customer
@@ -110,7 +110,11 @@ class CustomerPatch(CustomerFields):
     owner_id: Id | None = None
 
 
-class CustomerOut(Schema):
+class CustomerOut(BaseModel):
+    """A row of the customer list (SPEC §9), built as a dict by ``selectors.customer_rows`` (names of
+    relations joined in, amounts masked) and validated by pydantic alone: ninja's attribute getter
+    cost as much per row as the query."""
+
     id: int
     code: str
     name: str
@@ -139,32 +143,11 @@ class CustomerOut(Schema):
     created_at: datetime
     updated_at: datetime
 
-    @staticmethod
-    def resolve_grade(customer) -> str | None:
-        return customer.grade.name if customer.grade_id else None
 
-    @staticmethod
-    def resolve_region(customer) -> str:
-        return "".join(r.name for r in (customer.province, customer.city, customer.district) if r is not None)
+class CustomerDetailOut(CustomerOut, Schema):
+    """One archive (detail, 360°, writes), read from the model: the list row's fields resolved from
+    its relations, and the rest of the master file."""
 
-    @staticmethod
-    def resolve_tags(customer) -> list[str]:
-        return sorted(tag.name for tag in customer.tags.all())
-
-    @staticmethod
-    def resolve_owner_name(customer) -> str:
-        return customer.owner.name
-
-    @staticmethod
-    def resolve_credit_limit(customer, context) -> Any:
-        return masking.customer_value(context["request"].user, "credit_limit", customer.credit_limit)
-
-    @staticmethod
-    def resolve_annual_sales(customer, context) -> Any:
-        return masking.customer_value(context["request"].user, "annual_sales", customer.annual_sales)
-
-
-class CustomerDetailOut(CustomerOut):
     address: str
     postal_code: str
     other_phones: list
@@ -192,6 +175,30 @@ class CustomerDetailOut(CustomerOut):
     source: str
     referrer: str
     custom_fields: dict
+
+    @staticmethod
+    def resolve_grade(customer) -> str | None:
+        return customer.grade.name if customer.grade_id else None
+
+    @staticmethod
+    def resolve_region(customer) -> str:
+        return "".join(r.name for r in (customer.province, customer.city, customer.district) if r is not None)
+
+    @staticmethod
+    def resolve_tags(customer) -> list[str]:
+        return sorted(tag.name for tag in customer.tags.all())
+
+    @staticmethod
+    def resolve_owner_name(customer) -> str:
+        return customer.owner.name
+
+    @staticmethod
+    def resolve_credit_limit(customer, context) -> Any:
+        return masking.customer_value(context["request"].user, "credit_limit", customer.credit_limit)
+
+    @staticmethod
+    def resolve_annual_sales(customer, context) -> Any:
+        return masking.customer_value(context["request"].user, "annual_sales", customer.annual_sales)
 
     @staticmethod
     def resolve_co_owner_ids(customer) -> list[int]:

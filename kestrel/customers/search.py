@@ -2,7 +2,9 @@
 """Customer search (ARC-10), indexed on both databases.
 
 What a search text finds, each kind through its own index, combined as one ``id IN (… UNION …)``
-sub-select so the outer query (data scope, confidentiality, filters, ordering) stays as it is:
+sub-select so the outer query (data scope, confidentiality, filters, ordering) stays as it is. On SQLite
+``UNION ALL`` (``IN`` ignores repeats; de-duplicating cost a temporary b-tree per branch); on PostgreSQL
+``UNION``, since ``UNION ALL`` lets it plan a parallel append whose workers take 4 ms to start:
 
 - Chinese (or any) substring of the name or short name: an n-gram index. A text is cut into its
   overlapping two-character grams (中国移动 → 中国 国移 移动); a name contains the text exactly when
@@ -81,7 +83,8 @@ def customer_search_condition(text: str) -> Q:
 
 
 def customer_search_sql(text: str, *, vendor: str) -> tuple[str, list[Any]]:
-    """The ``SELECT id … UNION SELECT id …`` of every search kind that applies to ``text``."""
+    """The ``SELECT id … UNION [ALL] SELECT id …`` of every search kind that applies to ``text`` (an id
+    may come twice on SQLite: the sub-select is only ever read by ``IN``)."""
     text = (text or "").strip()[:MAX_TEXT_LENGTH]
     if not text:
         return "", []
@@ -109,7 +112,8 @@ def customer_search_sql(text: str, *, vendor: str) -> tuple[str, list[Any]]:
         branches.append((f"SELECT id FROM {CUSTOMER} WHERE phone = %s", [phone]))
         branches.append((f"SELECT customer_id FROM {CONTACT} WHERE mobile = %s", [phone]))
     branches.append((f"SELECT customer_id FROM {CONTACT} WHERE name = %s", [text]))
-    sql = " UNION ".join(branch for branch, _params in branches)
+    union = " UNION ALL " if vendor == "sqlite" else " UNION "
+    sql = union.join(branch for branch, _params in branches)
     params = [param for _branch, branch_params in branches for param in branch_params]
     return sql, params
 

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -303,10 +303,22 @@ def _contact_assign(contact: Contact, fields: dict[str, Any]) -> None:
 
 
 def archive_reads_log(*, actor: AbstractBaseUser, customer_ids: list[int], channel: str) -> None:
-    """ARC-6: the archives a list, search or contact page showed, each logged as read — one INSERT
-    for the page, so that every read of an archive is in the view log, not only detail pages."""
-    if customer_ids and actor.is_authenticated:
-        ArchiveView.objects.bulk_create(
-            ArchiveView(customer_id=pk, viewer=actor, channel=channel, outcome=ArchiveView.Outcome.READ)
-            for pk in dict.fromkeys(customer_ids)
+    """ARC-6: the archives a list, search or contact page showed, each logged as read — so that every
+    read of an archive is in the view log, not only detail pages. One ``INSERT … SELECT`` for the
+    page: building 50 log rows as models cost more than the page's own query."""
+    if not customer_ids or not actor.is_authenticated:
+        return
+    log, customer = ArchiveView._meta, Customer._meta
+    columns = ", ".join(
+        connection.ops.quote_name(log.get_field(name).column)
+        for name in ("customer", "viewer", "channel", "outcome", "viewed_at")
+    )
+    keys = list(dict.fromkeys(customer_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(log.db_table)} ({columns}) "  # noqa: S608 — names from _meta
+            f"SELECT {connection.ops.quote_name(customer.pk.column)}, %s, %s, %s, %s "
+            f"FROM {connection.ops.quote_name(customer.db_table)} "
+            f"WHERE {connection.ops.quote_name(customer.pk.column)} IN ({', '.join(['%s'] * len(keys))})",
+            [actor.pk, channel, ArchiveView.Outcome.READ.value, timezone.now(), *keys],
         )

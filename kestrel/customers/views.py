@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kestrel.core.errors import KestrelError, NotFound
-from kestrel.core.pagination import COUNT_CAP, CappedPaginator
+from kestrel.core.pagination import CappedPaginator
 from kestrel.customers import (
     grading,
     importing,
@@ -131,7 +131,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "capped": page.paginator.capped,
-        "capped_label": f"{COUNT_CAP:,}+",  # "10,000+": beyond the cap the list does not count
+        "capped_label": f"{page.paginator.cap:,}+",  # "10,000+": beyond its cap a list does not count
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "page_link": _page_link_prefix(request),
         "stale_days": stale_days,

@@ -152,12 +152,52 @@ def test_arc14_personal_phones_and_configured_amounts_are_masked(org, rep, api_f
     )
     masked = api_for(rep)
     assert masked.get(f"/customers/{customer.pk}").json()["annual_sales"] == "****"
+    assert masked.get("/customers").json()["items"][0]["annual_sales"] == "****"
     contact = masked.get("/contacts", {"customer_id": customer.pk}).json()["items"][0]
     assert (contact["mobile"], contact["wechat"]) == ("139****5678", "****")
     rep.roles.add(RoleFactory(data_scope=DataScope.SELF, permissions=["customers.view_sensitive"]))
     clear = api_for(rep)
     assert clear.get("/contacts", {"customer_id": customer.pk}).json()["items"][0]["mobile"] == "13912345678"
     assert Decimal(clear.get(f"/customers/{customer.pk}").json()["annual_sales"]) == Decimal("800")
+    assert Decimal(clear.get("/customers").json()["items"][0]["annual_sales"]) == Decimal("800")
+
+
+def test_arc1_a_list_row_shows_what_the_archive_shows(org, rep, api_for):
+    """The list's rows are built from values (selectors.customer_rows), the archive from the model:
+    the fields they share must read the same."""
+    region = Region.objects.filter(level=Region.Level.DISTRICT).select_related("parent__parent").first()
+    fields = {"district": region, "city": region.parent, "province": region.parent.parent}
+    customer = services.customer_create(
+        actor=None,
+        owner=rep,
+        name="杭州西湖茶叶有限公司",
+        tags=["茶叶", "华东"],
+        annual_sales=Decimal("1234.50"),
+        credit_limit=Decimal("99"),
+        **fields,
+    )
+    client = api_for(rep)
+    row = client.get("/customers").json()["items"][0]
+    archive = client.get(f"/customers/{customer.pk}").json()
+    assert row == {name: archive[name] for name in row}
+    assert row["tags"] == ["华东", "茶叶"] and row["owner_name"] == rep.name
+    assert row["region"] == region.parent.parent.name + region.parent.name + region.name
+
+
+def test_arc10_a_search_counts_up_to_its_own_cap(rep, api_for, monkeypatch):
+    """A search counts exactly up to SEARCH_COUNT_CAP, then answers "more" (count_capped): each match
+    it counts is a row checked against the viewer's scope. The pages go on past the cap."""
+    from kestrel.customers import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 2)
+    for number in range(3):
+        services.customer_create(actor=None, owner=rep, name=f"嘉兴纺织{number}厂")
+    client = api_for(rep)
+    body = client.get("/customers", {"q": "嘉兴纺织", "page_size": 2}).json()
+    assert (body["count"], body["count_capped"], len(body["items"])) == (2, True, 2)
+    assert len(client.get("/customers", {"q": "嘉兴纺织", "page_size": 2, "page": 2}).json()["items"]) == 1
+    listed = client.get("/customers").json()
+    assert (listed["count"], listed["count_capped"]) == (3, False)
 
 
 def test_arc3_contacts_crud_primary_flag_and_move_with_history(rep, api_for):

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kestrel.core.scope import DataScope
-from kestrel.customers import services
+from kestrel.customers import selectors, services
 from kestrel.customers.models import ArchiveView, BankAccount, Contact, Customer, Grade, GradeScheme, Region
 from kestrel.customers.reference import reference_data_load
 from kestrel.customers.validators import credit_code_check_character
@@ -204,12 +204,20 @@ def test_arc10_filter_bar_swaps_only_the_results_with_the_city_select(client: Cl
 
 def test_arc10_count_is_capped_like_the_api(client: Client, shop: Shop, monkeypatch) -> None:
     from kestrel.core import pagination
-    from kestrel.customers import views
 
-    monkeypatch.setattr(views, "COUNT_CAP", 2)
     monkeypatch.setattr(pagination, "COUNT_CAP", 2)
     response = login(client, shop.director).get(LIST)
     assert response.context["capped"] is True
+    assert "2+" in response.content.decode()
+
+
+def test_arc10_search_counts_up_to_its_own_cap(client: Client, shop: Shop, monkeypatch) -> None:
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 2)
+    for number in range(3):
+        make(shop.rep, f"计数公司{number}号")
+    response = login(client, shop.director).get(LIST, {"q": "计数"})
+    assert response.context["capped"] is True
+    assert len(response.context["rows"]) == 3  # the page still shows every match it holds
     assert "2+" in response.content.decode()
 
 
