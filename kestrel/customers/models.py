@@ -427,6 +427,9 @@ class Customer(TimeStampedModel):
             models.Index(fields=["grade", "-id"], name="customers_grade_recent"),
             models.Index(fields=["status", "-id"], name="customers_status_recent"),
             models.Index(fields=["province", "city", "district"], name="customers_by_region"),
+            # The list filtered by region and status: its page newest first and its capped count from
+            # the index alone (without it PostgreSQL counted a big province by scanning the table).
+            models.Index(fields=["province", "status", "-id"], name="customers_province_status"),
             models.Index(fields=["name_initials"], name="customers_initials"),
         ]
 

@@ -64,7 +64,7 @@ def customer_list(*, actor: AbstractBaseUser, filters: CustomerFilter | None = N
         )
     if filters.q:
         # Each match a search counts is a row checked against the viewer's scope; "1,000+" tells a
-        # searcher as much as an exact count would, and keeps a common text as fast as a rare one.
+        # searcher as much as an exact count would and stops counting a common text early.
         customers = (
             customers.filter(customer_search_condition(filters.q))
             .page_in_one_query()
