@@ -26,6 +26,12 @@ sub-select so the outer query (data scope, confidentiality, filters, ordering) s
   indexes.
 
 ``customer_search_condition(text)`` is the one entry point (list, search and export share it).
+
+A text that a large share of all names contains (公司, 上海, a single letter) would make every index
+above list hundreds of thousands of ids before the newest fifty are known. ``text_is_common`` tells such
+a text from a sample of the newest customers; for it ``customer_match_condition`` finds the same
+customers as a test of each row, so that a page reads the newest customers one by one and stops when
+it is full (kestrel/core/pagination.py), and a capped count stops at its cap.
 ``search_index_install`` / ``search_index_remove`` are the migration's operations, and
 ``search_index_rebuild`` refills the SQLite index set-based (after a bulk load without triggers).
 """
@@ -34,7 +40,7 @@ import re
 from typing import Any
 
 from django.db import connection as default_connection
-from django.db.models import BooleanField, F, Func, Q
+from django.db.models import BooleanField, Count, F, Func, Q
 from django.db.models.expressions import RawSQL
 
 from kestrel.customers.models import Contact, Customer
@@ -116,6 +122,49 @@ def customer_search_sql(text: str, *, vendor: str) -> tuple[str, list[Any]]:
     sql = union.join(branch for branch, _params in branches)
     params = [param for _branch, branch_params in branches for param in branch_params]
     return sql, params
+
+
+def customer_match_condition(text: str) -> Q:
+    """The customers ``customer_search_condition(text)`` finds, as a test of each row instead of an
+    index lookup: a substring of the name or short name by ``LIKE``, the pinyin prefixes as ranges,
+    the codes, phones and contacts as before. For a common text only (``text_is_common``)."""
+    text = (text or "").strip()[:MAX_TEXT_LENGTH]
+    if not text:
+        return Q(pk__in=[])
+    condition = Q(pk__in=[])
+    phone = normalise_phone(text)
+    phone_like = len(phone) >= 7 and phone.replace("-", "").isdigit()
+    segments = [segment.lower() for segment in SEGMENT.findall(text)]
+    if segments and not phone_like:
+        every = Q()
+        for segment in segments:
+            every &= Q(name__icontains=segment) | Q(short_name__icontains=segment)
+        condition |= every
+    compact = "".join(text.split()).lower()
+    if compact.isascii() and compact.isalpha():
+        upper = compact[:-1] + chr(ord(compact[-1]) + 1)
+        condition |= Q(name_initials__gte=compact, name_initials__lt=upper)
+        condition |= Q(name_pinyin__gte=compact, name_pinyin__lt=upper)
+    condition |= Q(code__in=sorted({text, text.upper()}))
+    credit_code = normalise_credit_code(text)
+    if len(credit_code) == 18:
+        condition |= Q(credit_code=credit_code)
+    if phone_like:
+        condition |= Q(phone=phone) | Q(pk__in=Contact.objects.filter(mobile=phone).values("customer_id"))
+    return condition | Q(pk__in=Contact.objects.filter(name=text).values("customer_id"))
+
+
+def text_is_common(text: str, *, sample: int, share: float) -> bool:
+    """Whether at least ``share`` of the newest ``sample`` customers match ``text`` (one range of the
+    primary key, each row tested): then reading customers newest first finds a page within a few
+    hundred rows, while the indexes would list every match first."""
+    newest = Customer.objects.order_by("-pk").values_list("pk", flat=True).first()
+    if newest is None or not (text or "").strip():
+        return False
+    recent = Customer.objects.filter(pk__gt=newest - sample).aggregate(
+        rows=Count("pk"), matches=Count("pk", filter=customer_match_condition(text))
+    )
+    return recent["matches"] >= max(1, recent["rows"] * share)
 
 
 def grams(segment: str) -> list[str]:

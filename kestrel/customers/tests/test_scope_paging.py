@@ -134,11 +134,19 @@ def test_arc10_page_rows_come_with_their_related_rows_without_a_query_each(archi
     assert [c.owner_id for c in page] == [c.owner_id for c in plain]
 
 
-def test_arc10_a_search_reads_its_few_rows_in_one_query(archive):
-    """A search narrows the rows to a handful already: repeating it once per arm would cost more."""
+def test_arc10_a_search_reads_its_few_rows_in_one_query(archive, monkeypatch):
+    """A search for a rare text narrows the rows to a handful already: repeating it once per arm would
+    cost more. A common text (here: most of the newest customers have it) keeps the arms, read newest
+    first row by row — the same answer."""
     actor = archive.employees["sh_a_lead"].user
+    monkeypatch.setattr(selectors, "COMMON_TEXT_SHARE", 0.9)
     found = selectors.customer_list(actor=actor, filters=selectors.CustomerFilter(q="测试客户1"))
     assert found.page_branches is None
+    monkeypatch.setattr(selectors, "COMMON_TEXT_SHARE", 0.01)
+    walked = selectors.customer_list(actor=actor, filters=selectors.CustomerFilter(q="测试客户1"))
+    assert walked.page_branches
+    assert [customer.pk for customer in page_of(walked, 0, 50)] == list(found.values_list("pk", flat=True))
+    assert count_of(walked) == count_of(found)
     expected = list(found.values_list("pk", flat=True))
     assert expected
     assert [customer.pk for customer in page_of(found, 0, 50)] == expected

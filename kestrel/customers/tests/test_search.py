@@ -9,6 +9,7 @@ from kestrel.customers import search, selectors, services
 from kestrel.customers.models import Customer
 from kestrel.customers.validators import credit_code_check_character
 from kestrel.org.models import Role
+from kestrel.org.tests.factories import RoleFactory
 from kestrel.org.tests.fixtures import *  # noqa: F403 — api, api_for, org, superuser fixtures
 from kestrel.org.tests.fixtures import assert_error
 
@@ -91,6 +92,33 @@ def found(text: str, actor) -> set[int]:
 )
 def test_arc10_search_kinds(archive, superuser, text, expected):
     assert found(text, superuser) == {archive[key].pk for key in expected}
+    # A common text is tested row by row (search.customer_match_condition): the same customers.
+    by_row = Customer.objects.filter(search.customer_match_condition(text)).values_list("pk", flat=True)
+    assert set(by_row) == {archive[key].pk for key in expected}
+
+
+def test_arc10_a_common_text_pages_newest_first_row_by_row(org, archive, api_for, monkeypatch):
+    """When a text is common among the newest customers, the list reads them newest first, testing
+    each row, instead of listing every match from the indexes: same page, same count, same scope."""
+    rep, outsider = org.employees["sh_a_rep1"], org.employees["bj_a_rep1"]
+    for employee in (rep, outsider):
+        employee.roles.set([RoleFactory(data_scope=DataScope.SELF, permissions=READ_CUSTOMERS)])
+    for number in range(6):
+        make(rep, f"嘉兴第{number}纺织有限公司")
+    assert search.text_is_common("嘉兴", sample=1_000, share=0.5)  # 6 of the 11 customers
+    assert not search.text_is_common("嘉兴", sample=1_000, share=0.9)
+
+    def answers(employee) -> list[dict]:
+        client = api_for(employee)
+        return [
+            client.get("/customers", {"q": text, "page_size": 4}).json() for text in ("有限公司", "司", "zg")
+        ]
+
+    indexed, indexed_outside = answers(rep), answers(outsider)
+    monkeypatch.setattr(selectors, "COMMON_TEXT_SHARE", 0.001)
+    assert answers(rep) == indexed
+    assert answers(outsider) == indexed_outside == [{"items": [], "count": 0, "count_capped": False}] * 3
+    assert indexed[0]["count"] == 11 and len(indexed[0]["items"]) == 4
 
 
 def test_arc10_search_follows_renames_and_deletes(archive, superuser):
