@@ -155,12 +155,14 @@ def customer_match_condition(text: str) -> Q:
 
 
 def text_is_common(text: str, *, sample: int, share: float) -> bool:
-    """Whether at least ``share`` of the newest ``sample`` customers match ``text`` (one range of the
-    primary key, each row tested): then reading customers newest first finds a page within a few
-    hundred rows, while the indexes would list every match first."""
+    """Whether at least ``share`` of the newest ``sample`` customers match ``text`` (one query over a
+    range of the primary key, each row tested): then reading customers newest first finds a page
+    within a few hundred rows, while the indexes would list every match first."""
     newest = Customer.objects.order_by("-pk").values_list("pk", flat=True).first()
     if newest is None or not (text or "").strip():
         return False
+    # The newest id as a value, not a sub-select: with the sub-select PostgreSQL took 6 ms instead of 1
+    # at 1M customers (it cannot see how narrow the range is when it plans).
     recent = Customer.objects.filter(pk__gt=newest - sample).aggregate(
         rows=Count("pk"), matches=Count("pk", filter=customer_match_condition(text))
     )

@@ -39,7 +39,7 @@ CUSTOMER_RELATED = ("owner", "department", "grade", "province", "city", "distric
 
 # A search text is common when this share of the newest customers match it: its page is then read
 # newest first, row by row (kestrel/customers/search.py).
-COMMON_TEXT_SAMPLE = 1_000
+COMMON_TEXT_SAMPLE = 300
 COMMON_TEXT_SHARE = 0.05
 
 
