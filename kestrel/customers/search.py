@@ -37,6 +37,7 @@ it is full (kestrel/core/pagination.py), and a capped count stops at its cap.
 """
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection as default_connection
@@ -88,36 +89,61 @@ def customer_search_condition(text: str) -> Q:
     return Q(pk__in=RawSQL(sql, params))
 
 
+@dataclass(frozen=True)
+class SearchKinds:
+    """What a search text can be, read once for both ways of finding it (index or row test)."""
+
+    text: str
+    segments: list[str]  # substrings of the name or short name, all of which must occur
+    prefix: tuple[str, str] | None  # pinyin initials / full pinyin: the range [from, to)
+    codes: list[str]
+    credit_code: str | None
+    phone: str | None
+
+
+def search_kinds(text: str) -> SearchKinds | None:
+    text = (text or "").strip()[:MAX_TEXT_LENGTH]
+    if not text:
+        return None
+    phone = normalise_phone(text)
+    phone_like = len(phone) >= 7 and phone.replace("-", "").isdigit()
+    compact = "".join(text.split()).lower()
+    credit_code = normalise_credit_code(text)
+    return SearchKinds(
+        text=text,
+        # a phone number is not looked for inside names
+        segments=[] if phone_like else [segment.lower() for segment in SEGMENT.findall(text)],
+        prefix=(compact, compact[:-1] + chr(ord(compact[-1]) + 1))
+        if compact.isascii() and compact.isalpha()
+        else None,
+        codes=sorted({text, text.upper()}),
+        credit_code=credit_code if len(credit_code) == 18 else None,
+        phone=phone if phone_like else None,
+    )
+
+
 def customer_search_sql(text: str, *, vendor: str) -> tuple[str, list[Any]]:
     """The ``SELECT id … UNION [ALL] SELECT id …`` of every search kind that applies to ``text`` (an id
     may come twice on SQLite: the sub-select is only ever read by ``IN``)."""
-    text = (text or "").strip()[:MAX_TEXT_LENGTH]
-    if not text:
+    kinds = search_kinds(text)
+    if kinds is None:
         return "", []
     branches: list[tuple[str, list[Any]]] = []
-    phone = normalise_phone(text)
-    phone_like = len(phone) >= 7 and phone.replace("-", "").isdigit()
-    segments = [segment.lower() for segment in SEGMENT.findall(text)]
-    if segments and not phone_like:  # a phone number is not looked for inside names
-        branches.append(_substring_branch(segments, vendor))
-    compact = "".join(text.split()).lower()
-    if compact.isascii() and compact.isalpha():
-        upper = compact[:-1] + chr(ord(compact[-1]) + 1)
-        branches.append(
-            (f"SELECT id FROM {CUSTOMER} WHERE name_initials >= %s AND name_initials < %s", [compact, upper])
-        )
-        branches.append(
-            (f"SELECT id FROM {CUSTOMER} WHERE name_pinyin >= %s AND name_pinyin < %s", [compact, upper])
-        )
-    codes = sorted({text, text.upper()})
-    branches.append((f"SELECT id FROM {CUSTOMER} WHERE code IN ({', '.join(['%s'] * len(codes))})", codes))
-    credit_code = normalise_credit_code(text)
-    if len(credit_code) == 18:
-        branches.append((f"SELECT id FROM {CUSTOMER} WHERE credit_code = %s", [credit_code]))
-    if phone_like:
-        branches.append((f"SELECT id FROM {CUSTOMER} WHERE phone = %s", [phone]))
-        branches.append((f"SELECT customer_id FROM {CONTACT} WHERE mobile = %s", [phone]))
-    branches.append((f"SELECT customer_id FROM {CONTACT} WHERE name = %s", [text]))
+    if kinds.segments:
+        branches.append(_substring_branch(kinds.segments, vendor))
+    if kinds.prefix:
+        for column in ("name_initials", "name_pinyin"):
+            branches.append(
+                (f"SELECT id FROM {CUSTOMER} WHERE {column} >= %s AND {column} < %s", [*kinds.prefix])
+            )
+    placeholders = ", ".join(["%s"] * len(kinds.codes))
+    branches.append((f"SELECT id FROM {CUSTOMER} WHERE code IN ({placeholders})", kinds.codes))
+    if kinds.credit_code:
+        branches.append((f"SELECT id FROM {CUSTOMER} WHERE credit_code = %s", [kinds.credit_code]))
+    if kinds.phone:
+        branches.append((f"SELECT id FROM {CUSTOMER} WHERE phone = %s", [kinds.phone]))
+        branches.append((f"SELECT customer_id FROM {CONTACT} WHERE mobile = %s", [kinds.phone]))
+    branches.append((f"SELECT customer_id FROM {CONTACT} WHERE name = %s", [kinds.text]))
     union = " UNION ALL " if vendor == "sqlite" else " UNION "
     sql = union.join(branch for branch, _params in branches)
     params = [param for _branch, branch_params in branches for param in branch_params]
@@ -128,36 +154,31 @@ def customer_match_condition(text: str) -> Q:
     """The customers ``customer_search_condition(text)`` finds, as a test of each row instead of an
     index lookup: a substring of the name or short name by ``LIKE``, the pinyin prefixes as ranges,
     the codes, phones and contacts as before. For a common text only (``text_is_common``)."""
-    text = (text or "").strip()[:MAX_TEXT_LENGTH]
-    if not text:
+    kinds = search_kinds(text)
+    if kinds is None:
         return Q(pk__in=[])
     condition = Q(pk__in=[])
-    phone = normalise_phone(text)
-    phone_like = len(phone) >= 7 and phone.replace("-", "").isdigit()
-    segments = [segment.lower() for segment in SEGMENT.findall(text)]
-    if segments and not phone_like:
+    if kinds.segments:
         every = Q()
-        for segment in segments:
+        for segment in kinds.segments:
             every &= Q(name__icontains=segment) | Q(short_name__icontains=segment)
         condition |= every
-    compact = "".join(text.split()).lower()
-    if compact.isascii() and compact.isalpha():
-        upper = compact[:-1] + chr(ord(compact[-1]) + 1)
-        condition |= Q(name_initials__gte=compact, name_initials__lt=upper)
-        condition |= Q(name_pinyin__gte=compact, name_pinyin__lt=upper)
-    condition |= Q(code__in=sorted({text, text.upper()}))
-    credit_code = normalise_credit_code(text)
-    if len(credit_code) == 18:
-        condition |= Q(credit_code=credit_code)
-    if phone_like:
-        condition |= Q(phone=phone) | Q(pk__in=Contact.objects.filter(mobile=phone).values("customer_id"))
-    return condition | Q(pk__in=Contact.objects.filter(name=text).values("customer_id"))
+    if kinds.prefix:
+        for column in ("name_initials", "name_pinyin"):
+            condition |= Q(**{f"{column}__gte": kinds.prefix[0], f"{column}__lt": kinds.prefix[1]})
+    condition |= Q(code__in=kinds.codes)
+    if kinds.credit_code:
+        condition |= Q(credit_code=kinds.credit_code)
+    if kinds.phone:
+        mobiles = Contact.objects.filter(mobile=kinds.phone).values("customer_id")
+        condition |= Q(phone=kinds.phone) | Q(pk__in=mobiles)
+    return condition | Q(pk__in=Contact.objects.filter(name=kinds.text).values("customer_id"))
 
 
 def text_is_common(text: str, *, sample: int, share: float) -> bool:
-    """Whether at least ``share`` of the newest ``sample`` customers match ``text`` (one query over a
-    range of the primary key, each row tested): then reading customers newest first finds a page
-    within a few hundred rows, while the indexes would list every match first."""
+    """Whether at least ``share`` of the newest ``sample`` customers match ``text`` (one range of the
+    primary key, each row tested): then reading customers newest first finds a page within a few
+    hundred rows, while the indexes would list every match first."""
     newest = Customer.objects.order_by("-pk").values_list("pk", flat=True).first()
     if newest is None or not (text or "").strip():
         return False
