@@ -703,3 +703,16 @@ def test_arc6_list_page_logs_the_archives_it_shows(client: Client, shop: Shop) -
         (shop.branch_gm.user_id, "上海申江精密机械有限公司"),
         (shop.branch_gm.user_id, "王大锤"),
     }
+
+
+def test_arc10_arc6_empty_lists_say_so_in_chinese(client: Client, shop: Shop) -> None:
+    """The shared "nothing here" row (web/_empty_row.html) shows its title and subtitle where given."""
+    page = login(client, shop.director).get(LIST, {"q": "无此客户"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = page.content.decode()
+    assert 'data-testid="customer-empty"' in html and 'colspan="7"' in html
+    assert "没有找到客户" in html and "在您的数据权限范围内，没有符合筛选条件的客户。" in html
+    inbox = client.get(reverse("customers:access_inbox"), {"tab": "mine"}).content.decode()
+    assert 'data-testid="access-empty"' in inbox and 'colspan="6"' in inbox
+    assert "empty-subtitle" not in inbox  # only the pending tab explains itself
+    pending = client.get(reverse("customers:access_inbox"), {"tab": "pending"}).content.decode()
+    assert 'data-testid="access-empty"' in pending and "empty-subtitle" in pending
