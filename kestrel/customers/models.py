@@ -430,7 +430,9 @@ class Customer(TimeStampedModel):
             # The list filtered by region and status: its page newest first and its capped count from
             # the index alone (without it PostgreSQL counted a big province by scanning the table).
             models.Index(fields=["province", "status", "-id"], name="customers_province_status"),
-            models.Index(fields=["name_initials"], name="customers_initials"),
+            # With the id, so that PostgreSQL reads a search's ids from the index alone (SQLite's
+            # indexes hold the rowid anyway).
+            models.Index(fields=["name_initials", "id"], name="customers_initials_id"),
         ]
 
     def __str__(self) -> str:

@@ -36,6 +36,7 @@ it is full (kestrel/core/pagination.py), and a capped count stops at its cap.
 ``search_index_rebuild`` refills the SQLite index set-based (after a bulk load without triggers).
 """
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -128,6 +129,50 @@ def customer_search_sql(text: str, *, vendor: str) -> tuple[str, list[Any]]:
     kinds = search_kinds(text)
     if kinds is None:
         return "", []
+    return _branches_joined(
+        _search_branches(kinds, vendor), " UNION ALL " if vendor == "sqlite" else " UNION "
+    )
+
+
+def customer_search_candidates(text: str, *, limit: int) -> list[int] | None:
+    """The ids ``text`` finds, newest first, when there are at most ``limit`` of them; ``None`` when
+    there are more. One read of the indexes, stopped after ``limit`` + 1 ids (``UNION ALL``: an id
+    found twice is counted twice here, which only makes the limit come sooner)."""
+    kinds = search_kinds(text)
+    if kinds is None:
+        return []
+    vendor = default_connection.vendor
+    sql, params = _branches_joined(_search_branches(kinds, vendor), " UNION ALL ")
+    with default_connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({sql}) AS found LIMIT %s", [*params, limit + 1])
+        rows = cursor.fetchall()
+    if len(rows) > limit:
+        return None
+    return sorted({row[0] for row in rows}, reverse=True)
+
+
+def customer_ids_condition(ids: list[int]) -> Q:
+    """``Q(pk__in=ids)`` for a search's ids in hand, as one parameter — PostgreSQL ``id = ANY(%s)``,
+    SQLite ``id IN (SELECT value FROM json_each(%s))`` — instead of thousands of placeholders, each
+    prepared by Django and parsed by the database (3,500 ids: 7 ms a query on SQLite)."""
+    if not ids:
+        return Q(pk__in=[])
+    if default_connection.vendor == "postgresql":
+        return Q(
+            Func(
+                F("pk"),
+                RawSQL("%s::bigint[]", [ids]),
+                arg_joiner=" = ANY(",
+                template="%(expressions)s)",
+                output_field=BooleanField(),
+            )
+        )
+    if default_connection.vendor == "sqlite":
+        return Q(pk__in=RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)]))
+    return Q(pk__in=ids)
+
+
+def _search_branches(kinds: SearchKinds, vendor: str) -> list[tuple[str, list[Any]]]:
     branches: list[tuple[str, list[Any]]] = []
     if kinds.segments:
         branches.append(_substring_branch(kinds.segments, vendor))
@@ -144,10 +189,12 @@ def customer_search_sql(text: str, *, vendor: str) -> tuple[str, list[Any]]:
         branches.append((f"SELECT id FROM {CUSTOMER} WHERE phone = %s", [kinds.phone]))
         branches.append((f"SELECT customer_id FROM {CONTACT} WHERE mobile = %s", [kinds.phone]))
     branches.append((f"SELECT customer_id FROM {CONTACT} WHERE name = %s", [kinds.text]))
-    union = " UNION ALL " if vendor == "sqlite" else " UNION "
+    return branches
+
+
+def _branches_joined(branches: list[tuple[str, list[Any]]], union: str) -> tuple[str, list[Any]]:
     sql = union.join(branch for branch, _params in branches)
-    params = [param for _branch, branch_params in branches for param in branch_params]
-    return sql, params
+    return sql, [param for _branch, branch_params in branches for param in branch_params]
 
 
 def customer_match_condition(text: str) -> Q:
@@ -276,7 +323,8 @@ POSTGRESQL_INSTALL = [
     $$""",
     f"CREATE INDEX IF NOT EXISTS {GRAMS_INDEX} ON {CUSTOMER} "
     f"USING gin ({GRAMS_FUNCTION}(name || ' ' || short_name))",
-    f"CREATE INDEX IF NOT EXISTS {PINYIN_INDEX} ON {CUSTOMER} (name_pinyin)",
+    # With the id: a search's ids read from the index alone (an index-only scan).
+    f"CREATE INDEX IF NOT EXISTS {PINYIN_INDEX} ON {CUSTOMER} (name_pinyin, id)",
 ]
 POSTGRESQL_REMOVE = [
     f"DROP INDEX IF EXISTS {GRAMS_INDEX}",

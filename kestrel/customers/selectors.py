@@ -41,6 +41,9 @@ CUSTOMER_RELATED = ("owner", "department", "grade", "province", "city", "distric
 # newest first, row by row (kestrel/customers/search.py).
 COMMON_TEXT_SAMPLE = 300
 COMMON_TEXT_SHARE = 0.05
+# Up to this many customers found, a search holds their ids and checks each against the viewer's scope
+# (a key lookup); beyond it the search stays a sub-select of the query.
+SEARCH_CANDIDATES = 5_000
 
 
 def customer_list(*, actor: AbstractBaseUser, filters: CustomerFilter | None = None) -> QuerySet[Customer]:
@@ -68,13 +71,18 @@ def customer_list(*, actor: AbstractBaseUser, filters: CustomerFilter | None = N
             pk__in=Customer.tags.through.objects.filter(tag__name=filters.tag).values("customer_id")
         )
     if filters.q:
-        # Each match a search counts is a row checked against the viewer's scope; "1,000+" tells a
-        # searcher as much as an exact count would and stops counting a common text early.
-        if search.text_is_common(filters.q, sample=COMMON_TEXT_SAMPLE, share=COMMON_TEXT_SHARE):
-            # Read arm by arm, newest first, each row tested: a page of 公司 is the newest fifty.
+        # Most texts find a few customers: their ids, read once from the indexes, are checked against
+        # the viewer's scope by key. A text finding more is read through the indexes in the query, or —
+        # when common (公司, a single letter) — newest first, row by row, a page stopping when full.
+        found = search.customer_search_candidates(filters.q, limit=SEARCH_CANDIDATES)
+        if found is not None:
+            customers = customers.filter(search.customer_ids_condition(found)).page_in_one_query()
+        elif search.text_is_common(filters.q, sample=COMMON_TEXT_SAMPLE, share=COMMON_TEXT_SHARE):
             customers = customers.filter(search.customer_match_condition(filters.q))
         else:
             customers = customers.filter(customer_search_condition(filters.q)).page_in_one_query()
+        # Each match a search counts is a row checked against the viewer's scope; "1,000+" tells a
+        # searcher as much as an exact count would.
         customers = customers.counted_up_to(SEARCH_COUNT_CAP)
     return customers.order_by("-pk")
 

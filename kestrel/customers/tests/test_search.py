@@ -114,11 +114,35 @@ def test_arc10_a_common_text_pages_newest_first_row_by_row(org, archive, api_for
             client.get("/customers", {"q": text, "page_size": 4}).json() for text in ("有限公司", "司", "zg")
         ]
 
-    indexed, indexed_outside = answers(rep), answers(outsider)
-    monkeypatch.setattr(selectors, "COMMON_TEXT_SHARE", 0.001)
-    assert answers(rep) == indexed
-    assert answers(outsider) == indexed_outside == [{"items": [], "count": 0, "count_capped": False}] * 3
-    assert indexed[0]["count"] == 11 and len(indexed[0]["items"]) == 4
+    in_hand, in_hand_outside = answers(rep), answers(outsider)  # a few found: their ids in hand
+    monkeypatch.setattr(selectors, "SEARCH_CANDIDATES", 0)
+    monkeypatch.setattr(selectors, "COMMON_TEXT_SHARE", 1.1)  # more found, never common: the sub-select
+    assert answers(rep) == in_hand
+    assert answers(outsider) == in_hand_outside
+    monkeypatch.setattr(selectors, "COMMON_TEXT_SHARE", 0.001)  # common: row by row
+    assert answers(rep) == in_hand
+    assert answers(outsider) == in_hand_outside == [{"items": [], "count": 0, "count_capped": False}] * 3
+    assert in_hand[0]["count"] == 11 and len(in_hand[0]["items"]) == 4
+
+
+def test_arc10_search_candidates_are_the_found_ids_newest_first_up_to_a_limit(archive):
+    """The ids a search finds, read once from the indexes for a list to check by key: the same customers
+    as the sub-select, newest first, each once (found by name and by initials alike); ``None`` past
+    the limit."""
+    expected = sorted(
+        Customer.objects.filter(search.customer_search_condition("zg")).values_list("pk", flat=True)
+    )
+    assert len(expected) == 3
+    assert search.customer_search_candidates("zg", limit=3) == expected[::-1]
+    assert search.customer_search_candidates("中国", limit=10) == expected[::-1]  # by name
+    services.contact_create(actor=None, customer=archive["huawei"], name="华为", mobile="13700002222")
+    assert search.customer_search_candidates("华为", limit=2) == [archive["huawei"].pk]  # name, contact: once
+    assert search.customer_search_candidates("华为", limit=1) is None  # found twice counts twice
+    assert search.customer_search_candidates("zg", limit=2) is None
+    assert search.customer_search_candidates("  ", limit=10) == []
+    assert not Customer.objects.filter(search.customer_ids_condition([])).exists()
+    ids = search.customer_ids_condition([*expected, 10**12])
+    assert sorted(Customer.objects.filter(ids).values_list("pk", flat=True)) == expected
 
 
 def test_arc10_search_follows_renames_and_deletes(archive, superuser):
