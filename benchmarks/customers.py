@@ -101,6 +101,10 @@ def child_run(database: str, sizes: list[int], requests: int, import_rows: int) 
     from django.core.management import call_command
     from django.db import connection
 
+    from kestrel.core.runtime import startup_objects_frozen
+
+    startup_objects_frozen()  # as kestrel/wsgi.py does in the server
+
     from kestrel.customers.demo import customers_demo_seed
     from kestrel.org.demo import demo_company_seed
 

@@ -4,3 +4,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kestrel.settings")
 application = get_wsgi_application()
+
+from kestrel.core.runtime import startup_objects_frozen  # noqa: E402 — needs the settings loaded
+
+startup_objects_frozen()
