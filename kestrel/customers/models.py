@@ -411,12 +411,21 @@ class Customer(TimeStampedModel):
         ]
         indexes = [
             # The arms of ``readable_by``, each read newest first and counted from its own index
-            # (kestrel/core/pagination.py), alone or with the region filter of a list.
+            # (kestrel/core/pagination.py), alone or with the region filter of a list. With a region,
+            # the index also holds what the scope and the usual status filter test after it, so that
+            # counting a region's customers reads the index alone (a branch's home province at 1M:
+            # 14 → 1.5 ms on SQLite, 49 → 2.5 ms on PostgreSQL).
             models.Index(fields=["department", "-id"], name="customers_dept_recent"),
             models.Index(fields=["department", "confidentiality", "id"], name="customers_dept_level_id"),
-            models.Index(fields=["department", "province", "-id"], name="customers_dept_province"),
+            models.Index(
+                fields=["department", "province", "-id", "status", "confidentiality"],
+                name="customers_dept_prov_status",
+            ),
             models.Index(fields=["owner", "-id"], name="customers_owner_recent"),
-            models.Index(fields=["owner", "province", "-id"], name="customers_owner_province"),
+            models.Index(
+                fields=["owner", "province", "-id", "status", "confidentiality", "department"],
+                name="customers_owner_prov_status",
+            ),
             # Most customers have no relationship manager: a partial index keeps the NULLs out of it
             # and out of SQLite's statistics, which otherwise rate "manager = x" as matching most rows.
             models.Index(
