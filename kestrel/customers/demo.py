@@ -26,6 +26,7 @@ from django.utils import timezone
 from faker import Faker
 from faker.providers.company.zh_CN import Provider as CompanyProvider
 
+from kestrel.core.planner import planner_statistics_refresh
 from kestrel.customers import search
 from kestrel.customers.models import Contact, Customer, CustomerGrade, Grade, GradeScheme, Industry, Region
 from kestrel.customers.pinyin import name_search_keys
@@ -154,18 +155,10 @@ def customers_demo_seed(*, count: int, progress: Callable[[int, int], None] | No
 
 
 def statistics_refresh() -> None:
-    """After a bulk load the query planners need fresh statistics to pick the indexes. PostgreSQL
-    also vacuums (when not inside a transaction, where it cannot): until its visibility map knows the
-    new rows, an index-only scan — a capped count, a page's keys — visits the table for each of them."""
-    tables = [Customer._meta.db_table, Contact._meta.db_table, CustomerGrade._meta.db_table]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
-            cursor.execute(f"{command} {', '.join(tables)}")
-        elif connection.vendor == "sqlite":
-            cursor.execute("PRAGMA analysis_limit = 1000")  # sampled: a second, not a minute, at 1M rows
-            for table in tables:
-                cursor.execute(f"ANALYZE {table}")
+    """After a bulk load the query planners need fresh statistics to pick the indexes."""
+    planner_statistics_refresh(
+        [Customer._meta.db_table, Contact._meta.db_table, CustomerGrade._meta.db_table]
+    )
 
 
 def demo_permissions_grant() -> None:
