@@ -25,7 +25,10 @@ sub-select so the outer query (data scope, confidentiality, filters, ordering) s
 - Customer code, credit code, phone, a contact's mobile, a contact's name: exact matches on b-tree
   indexes.
 
-``customer_search_condition(text)`` is the one entry point (list, search and export share it).
+``customer_search_condition(text)`` is the one entry point (list, search and export share it). A list
+first asks ``customer_search_candidates`` for the ids a text finds: when they are few (most texts),
+it filters by them (``customer_ids_condition``), reading the indexes once instead of once for the
+page and again for the count.
 
 A text that a large share of all names contains (公司, 上海, a single letter) would make every index
 above list hundreds of thousands of ids before the newest fifty are known. ``text_is_common`` tells such
@@ -154,7 +157,7 @@ def customer_search_candidates(text: str, *, limit: int) -> list[int] | None:
 def customer_ids_condition(ids: list[int]) -> Q:
     """``Q(pk__in=ids)`` for a search's ids in hand, as one parameter — PostgreSQL ``id = ANY(%s)``,
     SQLite ``id IN (SELECT value FROM json_each(%s))`` — instead of thousands of placeholders, each
-    prepared by Django and parsed by the database (3,500 ids: 7 ms a query on SQLite)."""
+    prepared by Django and parsed by the database (3,500 of them added ≈ 9 ms to a search's p95 on SQLite)."""
     if not ids:
         return Q(pk__in=[])
     if default_connection.vendor == "postgresql":
