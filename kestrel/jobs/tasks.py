@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from kestrel.core.planner import planner_statistics_nightly
 from kestrel.jobs.models import JobRun
 from kestrel.jobs.scheduling import job, periodic_job
 
@@ -14,6 +15,12 @@ def job_runs_prune() -> int:
     cutoff = timezone.now() - timedelta(days=JOB_RUN_RETENTION_DAYS)
     deleted, _ = JobRun.objects.filter(started_at__lt=cutoff).delete()
     return deleted
+
+
+@periodic_job(minute="45", hour="3")
+def planner_statistics_refresh_nightly() -> str:
+    """The query planners' statistics follow the data (kestrel/core/planner.py)."""
+    return planner_statistics_nightly()
 
 
 SELFTEST_RETRIES = 2

@@ -1,7 +1,10 @@
+from datetime import UTC, datetime
+
 import pytest
 from django.db import connection
 
 from kestrel.core.planner import planner_statistics_refresh
+from kestrel.jobs.tasks import planner_statistics_refresh_nightly
 
 
 def _sqlite_statistics_kept() -> bool:
@@ -25,4 +28,20 @@ def test_plt2_planner_statistics_refreshed_after_new_indexes_only_where_kept():
     planner_statistics_refresh(["customers_customer"])
     assert _sqlite_statistics_kept()
     planner_statistics_refresh(["customers_customer"], if_kept=True)
+    assert _sqlite_statistics_kept()
+
+
+@pytest.mark.django_db
+def test_plt6_planner_statistics_refreshed_nightly():
+    """SQLite never re-analyses by itself: a nightly job does (PostgreSQL's autovacuum does it there)."""
+    due = planner_statistics_refresh_nightly.kestrel_due
+    assert due(datetime(2026, 11, 23, 19, 45, tzinfo=UTC))  # 03:45 in Beijing
+    assert not due(datetime(2026, 11, 24, 3, 45, tzinfo=UTC))
+    if connection.vendor != "sqlite":
+        assert planner_statistics_refresh_nightly.call_local() == "left to autovacuum"
+        return
+    with connection.cursor() as cursor:
+        if _sqlite_statistics_kept():
+            cursor.execute("DROP TABLE sqlite_stat1")
+    assert planner_statistics_refresh_nightly.call_local() == "analysed"
     assert _sqlite_statistics_kept()
