@@ -154,17 +154,26 @@ def customer_search_candidates(text: str, *, limit: int) -> list[int] | None:
     return sorted({row[0] for row in rows}, reverse=True)
 
 
+def matches_stream() -> bool:
+    """Whether the substring index yields its matches one by one, so that reading the first few
+    thousand costs little however many there are: SQLite's FTS5 does; PostgreSQL's GIN index lists
+    every match in a bitmap first (公司 at 1M customers: 75 ms before the first id)."""
+    return default_connection.vendor == "sqlite"
+
+
 def customer_ids_condition(ids: list[int]) -> Q:
     """``Q(pk__in=ids)`` for a search's ids in hand, as one parameter — PostgreSQL ``id = ANY(%s)``,
     SQLite ``id IN (SELECT value FROM json_each(%s))`` — instead of thousands of placeholders, each
-    prepared by Django and parsed by the database (3,500 of them added ≈ 9 ms to a search's p95 on SQLite)."""
+    prepared by Django and parsed by the database (3,500 of them added ≈ 9 ms to a search's p95 on
+    SQLite)."""
     if not ids:
         return Q(pk__in=[])
     if default_connection.vendor == "postgresql":
         return Q(
             Func(
                 F("pk"),
-                RawSQL("%s::bigint[]", [ids]),
+                # The array as its text form: psycopg adapting a list of 3,500 ints took 2.3 ms.
+                RawSQL("%s::bigint[]", ["{" + ",".join(map(str, ids)) + "}"]),
                 arg_joiner=" = ANY(",
                 template="%(expressions)s)",
                 output_field=BooleanField(),

@@ -42,8 +42,9 @@ CUSTOMER_RELATED = ("owner", "department", "grade", "province", "city", "distric
 COMMON_TEXT_SAMPLE = 300
 COMMON_TEXT_SHARE = 0.05
 # Up to this many customers found, a search holds their ids and checks each against the viewer's scope
-# (a key lookup); beyond it the search stays a sub-select of the query.
-SEARCH_CANDIDATES = 5_000
+# (a key lookup); beyond it the search stays a sub-select of the query. Holding more cost more than it
+# saved (at 1M: 3,700 ids, 2 ms more on both databases; benchmarks/RESULTS.md).
+SEARCH_CANDIDATES = 1_000
 
 
 def customer_list(*, actor: AbstractBaseUser, filters: CustomerFilter | None = None) -> QuerySet[Customer]:
@@ -71,20 +72,34 @@ def customer_list(*, actor: AbstractBaseUser, filters: CustomerFilter | None = N
             pk__in=Customer.tags.through.objects.filter(tag__name=filters.tag).values("customer_id")
         )
     if filters.q:
-        # Most texts find a few customers: their ids, read once from the indexes, are checked against
-        # the viewer's scope by key. A text finding more is read through the indexes in the query, or —
-        # when common (公司, a single letter) — newest first, row by row, a page stopping when full.
-        found = search.customer_search_candidates(filters.q, limit=SEARCH_CANDIDATES)
-        if found is not None:
-            customers = customers.filter(search.customer_ids_condition(found)).page_in_one_query()
-        elif search.text_is_common(filters.q, sample=COMMON_TEXT_SAMPLE, share=COMMON_TEXT_SHARE):
-            customers = customers.filter(search.customer_match_condition(filters.q))
-        else:
-            customers = customers.filter(customer_search_condition(filters.q)).page_in_one_query()
-        # Each match a search counts is a row checked against the viewer's scope; "1,000+" tells a
-        # searcher as much as an exact count would.
-        customers = customers.counted_up_to(SEARCH_COUNT_CAP)
+        customers = _searched(customers, filters.q).counted_up_to(SEARCH_COUNT_CAP)
     return customers.order_by("-pk")
+
+
+def _searched(customers: QuerySet[Customer], text: str) -> QuerySet[Customer]:
+    """``customers`` that ``text`` finds (ARC-10), by the cheapest of three ways that find the same:
+
+    - a common text (公司, a single letter): newest first, row by row, a page stopping when full;
+    - a text found a few times (most): its ids, read once from the indexes, checked by key;
+    - else the indexes as a sub-select of the query.
+
+    Where the index yields its matches one by one (``search.matches_stream``), reading up to
+    ``SEARCH_CANDIDATES`` of them costs less than asking whether the text is common, so that comes
+    first; where it lists them all first, the common-text probe does.
+    """
+
+    def common() -> bool:
+        return search.text_is_common(text, sample=COMMON_TEXT_SAMPLE, share=COMMON_TEXT_SHARE)
+
+    streams = search.matches_stream()
+    if not streams and common():
+        return customers.filter(search.customer_match_condition(text))
+    found = search.customer_search_candidates(text, limit=SEARCH_CANDIDATES)
+    if found is not None:
+        return customers.filter(search.customer_ids_condition(found)).page_in_one_query()
+    if streams and common():
+        return customers.filter(search.customer_match_condition(text))
+    return customers.filter(customer_search_condition(text)).page_in_one_query()
 
 
 # A list row (``schemas.CustomerOut``): the columns it shows, read as values — building 50 wide models

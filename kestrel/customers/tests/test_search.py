@@ -114,9 +114,9 @@ def test_arc10_a_common_text_pages_newest_first_row_by_row(org, archive, api_for
             client.get("/customers", {"q": text, "page_size": 4}).json() for text in ("有限公司", "司", "zg")
         ]
 
+    monkeypatch.setattr(selectors, "COMMON_TEXT_SHARE", 1.1)  # never common
     in_hand, in_hand_outside = answers(rep), answers(outsider)  # a few found: their ids in hand
-    monkeypatch.setattr(selectors, "SEARCH_CANDIDATES", 0)
-    monkeypatch.setattr(selectors, "COMMON_TEXT_SHARE", 1.1)  # more found, never common: the sub-select
+    monkeypatch.setattr(selectors, "SEARCH_CANDIDATES", 0)  # more found: the sub-select
     assert answers(rep) == in_hand
     assert answers(outsider) == in_hand_outside
     monkeypatch.setattr(selectors, "COMMON_TEXT_SHARE", 0.001)  # common: row by row
