@@ -150,15 +150,11 @@ def customers_demo_seed(*, count: int, progress: Callable[[int, int], None] | No
         created += size
         if progress:
             progress(existing + created, count)
-    statistics_refresh()
-    return {"created": created, "total": existing + created}
-
-
-def statistics_refresh() -> None:
-    """After a bulk load the query planners need fresh statistics to pick the indexes."""
+    # After a bulk load the query planners need fresh statistics to pick the indexes.
     planner_statistics_refresh(
         [Customer._meta.db_table, Contact._meta.db_table, CustomerGrade._meta.db_table]
     )
+    return {"created": created, "total": existing + created}
 
 
 def demo_permissions_grant() -> None:

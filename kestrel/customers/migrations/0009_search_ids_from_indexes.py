@@ -16,25 +16,28 @@ PINYIN_INDEX = "customers_name_pinyin"
 SCOPE_INDEX = "customers_scope_by_id"
 
 
-def indexes_add(apps, schema_editor):
+def _indexes(schema_editor, *, forward: bool):
+    """Forward: the pinyin index with the id (PostgreSQL), the scope index (SQLite); backward: as before."""
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
+        columns = "name_pinyin, id" if forward else "name_pinyin"
         schema_editor.execute(f"DROP INDEX IF EXISTS {PINYIN_INDEX}")
-        schema_editor.execute(f"CREATE INDEX {PINYIN_INDEX} ON customers_customer (name_pinyin, id)")
-    elif vendor == "sqlite":
+        schema_editor.execute(f"CREATE INDEX {PINYIN_INDEX} ON customers_customer ({columns})")
+    elif vendor == "sqlite" and forward:
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS {SCOPE_INDEX} ON customers_customer "
             f"(id, department_id, confidentiality, owner_id, relationship_manager_id)"
         )
+    elif vendor == "sqlite":
+        schema_editor.execute(f"DROP INDEX IF EXISTS {SCOPE_INDEX}")
+
+
+def indexes_add(apps, schema_editor):
+    _indexes(schema_editor, forward=True)
 
 
 def indexes_remove(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {PINYIN_INDEX}")
-        schema_editor.execute(f"CREATE INDEX {PINYIN_INDEX} ON customers_customer (name_pinyin)")
-    elif vendor == "sqlite":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {SCOPE_INDEX}")
+    _indexes(schema_editor, forward=False)
 
 
 class Migration(migrations.Migration):
