@@ -1,11 +1,13 @@
 """``kestrel seed-demo --customers N`` (ARC-1, ARC-10): a realistic, valid, searchable demo customer base."""
 
 import itertools
+from collections import Counter
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from faker.providers.company.zh_CN import Provider as CompanyProvider
 
 from kestrel.customers import selectors
 from kestrel.customers.demo import CODE_PREFIX, customers_demo_seed
@@ -38,6 +40,20 @@ def test_arc1_seed_demo_customers_are_valid_and_realistic(demo_company):
     assert set(per_customer) <= {1, 2, 3} and len(per_customer) == 400
     assert len({c.owner_id for c in customers}) > 5
     assert {c.confidentiality for c in customers} == set(Customer.Confidentiality.values)
+
+
+def test_arc1_seed_demo_company_names_seldom_repeat_a_trade_name(demo_company):
+    """In a real customer base a trade name (字号) recurs a few times, not in a share of all names: a
+    search for one finds a handful, as a user's search would (the benchmark's searches, ARC-10)."""
+    customers_demo_seed(count=2000)
+    names = list(Customer.objects.exclude(kind=Customer.Kind.INDIVIDUAL).values_list("name", flat=True))
+    faker_trade_names = [
+        name for name in names if any(trade in name for trade in CompanyProvider.company_prefixes)
+    ]
+    assert len(faker_trade_names) < 0.05 * len(names)
+    # The benchmark's substring texts: three characters from the middle of a name (the trade name).
+    middles = Counter(name[2:5] for name in names)
+    assert middles.most_common(1)[0][1] <= 5, middles.most_common(3)
 
 
 def test_arc4_seed_demo_grades_follow_sales(demo_company):
