@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.query import ModelIterable
@@ -22,11 +22,33 @@ SEARCH_COUNT_CAP = 1_000
 MAX_PAGE_SIZE = 500
 
 
+class CappedPage(Page):
+    def has_next(self) -> bool:
+        # Past a capped count the rows go on: a full page has a next one (an empty one, at worst).
+        if self.paginator.capped and self.number >= self.paginator.num_pages:
+            return len(self.object_list) == self.paginator.per_page
+        return super().has_next()
+
+
 class CappedPaginator(Paginator):
     """Django's paginator for pages (the web lists): counts at most the queryset's cap + 1 rows, like
-    the API, and reads each page with ``page_of``."""
+    the API, and reads each page with ``page_of``. A capped count is not the last page: the pages
+    after it are served ("1,000+" customers found, 20 a page, go on past page 50)."""
 
     capped = False
+
+    def validate_number(self, number: Any) -> int:
+        try:
+            return super().validate_number(number)
+        except EmptyPage:
+            # Served down to COUNT_CAP rows, as deep as a list counts anywhere: each page reads the rows
+            # before it, and past ten thousand a filter finds a customer sooner than paging does.
+            if self.capped and 1 <= int(number) <= -(-max(self.cap, COUNT_CAP) // self.per_page):
+                return int(number)
+            raise
+
+    def _get_page(self, *args: Any, **kwargs: Any) -> Page:
+        return CappedPage(*args, **kwargs)
 
     @cached_property
     def cap(self) -> int:

@@ -221,6 +221,27 @@ def test_arc10_search_counts_up_to_its_own_cap(client: Client, shop: Shop, monke
     assert "2+" in response.content.decode()
 
 
+def test_arc10_a_capped_search_pages_on_past_its_count(client: Client, shop: Shop, monkeypatch) -> None:
+    """ "2+" found is not two pages at most: the next page goes on while pages come back full."""
+    from kestrel.customers import views
+
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 2)
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    names = [make(shop.rep, f"翻页公司{number}号").name for number in range(4)]
+    login(client, shop.director)
+    seen = []
+    for number in (1, 2, 3, 4, 5):
+        response = client.get(LIST, {"q": "翻页", "page": number})
+        page = response.context["page"]
+        assert page.number == number and response.context["capped"] is True
+        assert page.has_next() is (number < 5)
+        seen += [customer.name for customer, _freshness in response.context["rows"]]
+    assert seen == names[::-1]  # newest first, each once, none lost past the count
+    assert "第 3 页" in client.get(LIST, {"q": "翻页", "page": 3}).content.decode()
+    # Not endlessly: past as many rows as any list counts, the last counted page is served.
+    assert client.get(LIST, {"q": "翻页", "page": 10**6}).context["page"].number == 2
+
+
 def test_arc10_list_query_count_stays_flat(client: Client, shop: Shop) -> None:
     login(client, shop.director)
 
