@@ -7,10 +7,12 @@ For each database (a child process each, since Django's settings are per process
 fresh database of its own — SQLite: ``$KESTREL_VAR_DIR/customers-bench.sqlite3``; PostgreSQL: the
 database ``kestrel_bench`` on the server of ``KESTREL_BENCH_PG`` (default
 ``postgresql://postgres@127.0.0.1:5432/postgres``), created and dropped — migrates it, loads the demo
-company, and for each size tops the demo customers up with ``seed-demo``'s generator. Then, through
-the API in-process (``django.test.Client`` with a bearer token), as a branch sales manager (data
-scope: own department, confidentiality rules) and as a superuser, it sends ``--requests`` requests of
-each query and reports p50/p95:
+company, and for each size tops the demo customers up with ``seed-demo``'s generator, keeping a copy
+at each size but the last (a file copy; ``CREATE DATABASE … TEMPLATE``). Then, through the API
+in-process (``django.test.Client`` with a bearer token), as a branch sales manager (data scope: own
+department, confidentiality rules) and as a superuser, it sends ``--requests`` requests of each query
+to each size — in four rounds that go from size to size, each request count split over them, so that
+the host's slow spells fall on all sizes alike — and reports p50/p95:
 
 - ``list``: ``GET /customers`` (first page, 50 rows, count capped at 10,000);
 - ``filtered``: ``?province_id=…&status=active``;
@@ -35,6 +37,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -86,23 +89,27 @@ def main() -> int:
 
 
 def child_run(database: str, sizes: list[int], requests: int, import_rows: int) -> dict:
+    """Seed the sizes one after the other, keeping a copy of the database at each size, then measure
+    them in ``ROUNDS`` interleaved rounds: a slow spell of the host (this VM's speed drifts by a third
+    within minutes) then falls on every size alike instead of on whichever was measured in it."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kestrel.settings")
     var_dir = Path(os.environ.get("KESTREL_VAR_DIR") or ROOT / "var" / "bench")
     var_dir.mkdir(parents=True, exist_ok=True)
     os.environ["KESTREL_VAR_DIR"] = str(var_dir)
+    server = os.environ.get("KESTREL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
     if database == "sqlite":
         path = var_dir / "customers-bench.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        _sqlite_remove(path, sizes)
         os.environ["KESTREL_DATABASE_URL"] = f"sqlite:///{path}"
     else:
-        server = os.environ.get("KESTREL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-        _postgres_recreate(server)
+        _postgres_drop(server, sizes)
+        _postgres_create(server, BENCH_DB)
         os.environ["KESTREL_DATABASE_URL"] = server.rsplit("/", 1)[0] + "/" + BENCH_DB
     os.environ["KESTREL_DEBUG"] = ""
     import django
 
     django.setup()
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
 
@@ -112,54 +119,109 @@ def child_run(database: str, sizes: list[int], requests: int, import_rows: int) 
 
     from kestrel.customers.demo import customers_demo_seed
     from kestrel.org.demo import demo_company_seed
+    from kestrel.org.tests.fixtures import token_for
 
     started = time.monotonic()
     call_command("migrate", verbosity=0)
     demo_company_seed()
+    users = {
+        "sales_manager": get_user_model().objects.get(username="sh_sm"),
+        "superuser": get_user_model().objects.create_superuser("bench_admin", "", f"bench-{random.random()}"),
+    }
+    # Tokens before the copies: each size's database has them.
+    headers = {key: {"Authorization": f"Bearer {token_for(user, hours=12)}"} for key, user in users.items()}
     print(f"[{database}] migrated and demo company in {time.monotonic() - started:.0f}s", flush=True)
-    results: dict = {"version": _database_version(connection), "sizes": {}}
-    for index, size in enumerate(sizes):
+    results: dict = {"version": _database_version(connection), "rounds": ROUNDS, "sizes": {}}
+    names = {}
+    for size in sizes:
         started = time.monotonic()
         created = customers_demo_seed(count=size)["created"]
         seconds = time.monotonic() - started
         print(f"[{database}] {size:>9,} customers: +{created:,} in {seconds:.0f}s", flush=True)
-        entry = {"seed_rows": created, "seed_seconds": seconds, "queries": queries_measure(requests, size)}
-        if index == 0 and import_rows:
-            entry["import"] = import_measure(import_rows)
-        results["sizes"][str(size)] = entry
+        results["sizes"][str(size)] = {"seed_rows": created, "seed_seconds": seconds}
+        names[size] = _database_copy(connection, size, last=size == sizes[-1])
+
+    runs = {size: QueryRun(size, users, headers) for size in sizes}
+    per_round = -(-requests // ROUNDS)
+    for number in range(ROUNDS):
+        for size in sizes:
+            _database_use(connection, names[size])
+            runs[size].round(per_round)
+        print(f"[{database}] round {number + 1} of {ROUNDS} measured", flush=True)
+    for size in sizes:
+        entry = results["sizes"][str(size)]
+        entry["queries"] = runs[size].figures()
         for query in QUERIES:
             figures = [entry["queries"][user][query] for user in USERS]
             line = "  ".join(
                 f"{u} p50 {f['p50']:.1f} p95 {f['p95']:.1f}" for u, f in zip(USERS, figures, strict=True)
             )
             print(f"[{database}] {size:>9,} {query:<9} {line}  (ms)", flush=True)
+    if import_rows:
+        _database_use(connection, names[sizes[0]])
+        results["sizes"][str(sizes[0])]["import"] = import_measure(import_rows)
     connection.close()
-    if database == "postgresql":
-        _postgres_drop(os.environ.get("KESTREL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    if database == "sqlite":
+        _sqlite_remove(path, sizes)
+    else:
+        _postgres_drop(server, sizes)
     return results
 
 
-def queries_measure(requests: int, size: int) -> dict:
-    from django.contrib.auth import get_user_model
-    from django.test import Client
+ROUNDS = 4
 
-    from kestrel.customers.models import Contact, Customer, Region
-    from kestrel.org.tests.fixtures import token_for
 
-    users = {
-        "sales_manager": get_user_model().objects.get(username="sh_sm"),
-        "superuser": get_user_model().objects.filter(username="bench_admin").first()
-        or get_user_model().objects.create_superuser("bench_admin", "", "bench-" + str(random.random())),
-    }
-    rng = random.Random(size)
-    last = Customer.objects.order_by("-pk").values_list("pk", flat=True).first()
-    provinces = list(
-        Region.objects.filter(code__in=["310000", "330000", "110000", "440000"]).values_list("pk", flat=True)
-    )
+class QueryRun:
+    """The requests of one size: search texts drawn once from its customers, timings pooled over the
+    rounds; each round warms the caches with 10 unmeasured requests per query first."""
 
-    def samples_for(user) -> tuple[list, list]:
+    def __init__(self, size: int, users: dict, headers: dict) -> None:
+        self.size, self.users, self.headers = size, users, headers
+        self.rng = random.Random(size)
+        self.samples: dict | None = None
+        self.timings = {user: {query: [] for query in QUERIES} for user in USERS}
+        self.counts = {user: {query: [] for query in QUERIES} for user in USERS}
+
+    def round(self, requests: int) -> None:
+        from django.test import Client
+
+        if self.samples is None:
+            self.samples = {key: self.samples_for(user) for key, user in self.users.items()}
+        client = Client()
+        for user_key in USERS:
+            for query in QUERIES:
+                for attempt in range(requests + 10):
+                    params = self.params(query, *self.samples[user_key])
+                    started = time.perf_counter()
+                    response = client.get("/api/v1/customers", params, headers=self.headers[user_key])
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if response.status_code != 200:
+                        raise RuntimeError(
+                            f"{query} as {user_key}: {response.status_code} {response.content[:300]}"
+                        )
+                    if attempt >= 10:
+                        self.timings[user_key][query].append(elapsed)
+                        self.counts[user_key][query].append(response.json()["count"])
+
+    def figures(self) -> dict:
+        measured: dict = {}
+        for user_key in USERS:
+            measured[user_key] = {}
+            for query in QUERIES:
+                timings = sorted(self.timings[user_key][query])
+                measured[user_key][query] = {
+                    "p50": statistics.median(timings),
+                    "p95": timings[int(len(timings) * 0.95) - 1],
+                    "median_count": statistics.median(self.counts[user_key][query]),
+                }
+        return measured
+
+    def samples_for(self, user) -> tuple[list, list]:
         """Search texts come from customers this user can read, as a user would search for them."""
-        ids = [rng.randint(1, last) for _ in range(4000)]
+        from kestrel.customers.models import Contact, Customer, Region
+
+        last = Customer.objects.order_by("-pk").values_list("pk", flat=True).first()
+        ids = [self.rng.randint(1, last) for _ in range(4000)]
         rows = list(
             Customer.objects.readable_by(user)
             .filter(pk__in=ids)
@@ -168,13 +230,21 @@ def queries_measure(requests: int, size: int) -> dict:
         mobiles = list(
             Contact.objects.filter(customer_id__in=[row[0] for row in rows]).values_list("mobile", flat=True)
         )
+        self.provinces = list(
+            Region.objects.filter(code__in=["310000", "330000", "110000", "440000"]).values_list(
+                "pk", flat=True
+            )
+        )
         return rows, mobiles
 
-    def params(query: str, sample: list, mobiles: list) -> dict:
+    def params(self, query: str, sample: list, mobiles: list) -> dict:
+        from kestrel.customers.models import Customer
+
+        rng = self.rng
         if query == "list":
             return {}
         if query == "filtered":
-            return {"province_id": rng.choice(provinces), "status": "active"}
+            return {"province_id": rng.choice(self.provinces), "status": "active"}
         if query == "initials":
             return {"q": rng.choice(sample)[2][:6]}
         if query == "substring":
@@ -184,32 +254,31 @@ def queries_measure(requests: int, size: int) -> dict:
             return {"q": rng.choice(COMMON_TEXTS)}
         return {"q": rng.choice(sample)[3] if rng.random() < 0.5 or not mobiles else rng.choice(mobiles)}
 
-    measured: dict = {}
-    for user_key, user in users.items():
-        client = Client()
-        headers = {"Authorization": f"Bearer {token_for(user, hours=6)}"}
-        measured[user_key] = {}
-        sample, mobiles = samples_for(user)
-        for query in QUERIES:
-            timings, counts = [], []
-            for attempt in range(requests + 10):  # the first 10 warm the caches
-                started = time.perf_counter()
-                response = client.get("/api/v1/customers", params(query, sample, mobiles), headers=headers)
-                elapsed = (time.perf_counter() - started) * 1000
-                if response.status_code != 200:
-                    raise RuntimeError(
-                        f"{query} as {user_key}: {response.status_code} {response.content[:300]}"
-                    )
-                if attempt >= 10:
-                    timings.append(elapsed)
-                    counts.append(response.json()["count"])
-            timings.sort()
-            measured[user_key][query] = {
-                "p50": statistics.median(timings),
-                "p95": timings[int(len(timings) * 0.95) - 1],
-                "median_count": statistics.median(counts),
-            }
-    return measured
+
+def _database_copy(connection, size: int, *, last: bool) -> str:
+    """The database as it is at ``size``: a copy of it (the original goes on growing), or the original
+    itself for the last size. Returns the NAME to connect to."""
+    name = connection.settings_dict["NAME"]
+    if last:
+        return name
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file to be copied
+    connection.close()  # PostgreSQL copies only a template no one is connected to
+    if connection.vendor == "sqlite":
+        copy = f"{name}.{size}"
+        shutil.copyfile(name, copy)
+        return copy
+    copy = f"{BENCH_DB}_{size}"
+    server = os.environ.get("KESTREL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    _postgres_create(server, copy, template=BENCH_DB)
+    return copy
+
+
+def _database_use(connection, name: str) -> None:
+    if connection.settings_dict["NAME"] != name:
+        connection.close()
+        connection.settings_dict["NAME"] = name
 
 
 def import_measure(rows: int) -> dict:
@@ -267,19 +336,25 @@ def import_measure(rows: int) -> dict:
     return result
 
 
-def _postgres_recreate(server: str) -> None:
+def _postgres_create(server: str, name: str, *, template: str | None = None) -> None:
     import psycopg
 
     with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+        conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
 
 
-def _postgres_drop(server: str) -> None:
+def _postgres_drop(server: str, sizes: list[int]) -> None:
     import psycopg
 
     with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        for name in [BENCH_DB, *(f"{BENCH_DB}_{size}" for size in sizes)]:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _sqlite_remove(path: Path, sizes: list[int]) -> None:
+    for name in [str(path), *(f"{path}.{size}" for size in sizes)]:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
 
 
 def _database_version(connection) -> str:
