@@ -97,6 +97,14 @@ def test_arc10_search_kinds(archive, superuser, text, expected):
     assert set(by_row) == {archive[key].pk for key in expected}
 
 
+def test_arc10_a_long_segment_must_occur_whole_not_as_grams_apart(archive, superuser):
+    """国移动中国 holds both grams of 中国移 (中国, 国移), apart: not a match; its grams alone are."""
+    apart = make(archive["cmcc"].owner, "国移动中国")
+    assert apart.pk not in found("中国移", superuser)
+    assert found("中国移", superuser) == {archive["cmcc"].pk}
+    assert apart.pk in found("国移", superuser) and apart.pk in found("移", superuser)
+
+
 def test_arc10_a_common_text_pages_newest_first_row_by_row(org, archive, api_for, monkeypatch):
     """When a text is common among the newest customers, the list reads them newest first, testing
     each row, instead of listing every match from the indexes: same page, same count, same scope."""
