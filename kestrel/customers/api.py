@@ -206,6 +206,18 @@ def customer_360(request, customer_id: int):
         "contacts": [
             ContactOut.from_orm(c, context=context).model_dump(mode="json") for c in view["contacts"]
         ],
+        "contacts_moved_away": [
+            {
+                "contact_id": moved["contact"].pk,
+                "name": moved["contact"].name,
+                "title": moved["title"],
+                "moved_at": moved["moved_at"].isoformat(),
+                "to_customer": {"id": moved["to_customer"].pk, "name": moved["to_customer"].name}
+                if moved["to_customer"]
+                else None,
+            }
+            for moved in view["contacts_moved_away"]
+        ],
         "major_events": [
             {"occurred_on": e.occurred_on.isoformat(), "title": e.title, "description": e.description}
             for e in view["major_events"]

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from kestrel.core.errors import NotFound
 from kestrel.core.pagination import SEARCH_COUNT_CAP, related_loaded
 from kestrel.customers import masking, search
-from kestrel.customers.models import ArchiveView, Contact, Customer
+from kestrel.customers.models import ArchiveView, Contact, ContactMove, Customer
 from kestrel.customers.validators import normalise_phone
 
 
@@ -202,11 +202,45 @@ def customer_360(*, actor: AbstractBaseUser, id: int) -> dict[str, Any]:
     return {
         "customer": customer,
         "contacts": list(customer.contacts.all()),
+        "contacts_moved_away": contacts_moved_away(actor=actor, customer=customer),
         "major_events": list(customer.major_events.select_related("recorded_by")[:50]),
         "grade_history": list(
             customer.grade_changes.select_related("from_grade", "to_grade", "scheme", "changed_by")[:50]
         ),
     }
+
+
+MOVED_AWAY_SHOWN = 50
+
+
+def contacts_moved_away(*, actor: AbstractBaseUser, customer: Customer) -> list[dict[str, Any]]:
+    """ARC-3: the contacts who left ``customer`` for another one, the latest move of each, newest
+    first — who, in what title, when, and where to. The new customer is named only if ``actor`` may
+    read its archive; a contact who came back is among the contacts again, not here."""
+    moves = (
+        ContactMove.objects.filter(from_customer=customer)
+        .exclude(contact__customer=customer)
+        .select_related("contact", "to_customer")
+        .order_by("-moved_at", "-pk")
+    )
+    latest: dict[int, ContactMove] = {}
+    for move in moves[: MOVED_AWAY_SHOWN * 2]:
+        latest.setdefault(move.contact_id, move)
+    shown = list(latest.values())[:MOVED_AWAY_SHOWN]
+    readable = set(
+        Customer.objects.readable_by(actor)
+        .filter(pk__in={move.to_customer_id for move in shown})
+        .values_list("pk", flat=True)
+    )
+    return [
+        {
+            "contact": move.contact,
+            "title": move.from_title,
+            "moved_at": move.moved_at,
+            "to_customer": move.to_customer if move.to_customer_id in readable else None,
+        }
+        for move in shown
+    ]
 
 
 def contact_list(

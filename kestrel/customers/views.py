@@ -310,6 +310,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "characteristics": _characteristics(customer),
         "has_characteristics": any(item.value for item in _characteristics(customer)),
         "contacts": _contact_rows(view["contacts"], user),
+        "contacts_moved_away": view["contacts_moved_away"],
         "major_events": view["major_events"],
         "grade_history": view["grade_history"],
         "bank_accounts": [
@@ -439,6 +440,7 @@ def _saved(request: HttpRequest, customer: Customer, section: str, message: str)
     if section == "contacts":
         contacts = selectors.contact_list(actor=request.user, customer_id=customer.pk)
         context["contacts"] = _contact_rows(list(contacts), request.user)
+        context["contacts_moved_away"] = selectors.contacts_moved_away(actor=request.user, customer=customer)
         template = "customers/_contacts.html"
     else:
         context["major_events"] = list(customer.major_events.select_related("recorded_by")[:50])

@@ -16,6 +16,7 @@ from kestrel.customers.models import ArchiveView, Contact, ContactMove, Customer
 from kestrel.customers.tests import test_views
 from kestrel.customers.tests.test_views import HTMX, NEW, Shop, login, make
 from kestrel.org.tests.factories import PASSWORD
+from kestrel.org.tests.fixtures import ApiClient, token_for
 from kestrel.web.tests.browser import *  # noqa: F403  (the Playwright fixtures)
 from kestrel.web.tests.browser import screenshot
 
@@ -351,7 +352,9 @@ def test_arc3_move_dialog_finds_readable_customers_and_moves_the_contact(
     )
     assert response["HX-Trigger"] == "kestrel:dialog-saved"
     html = response.content.decode()
-    assert 'id="customer-contacts" hx-swap-oob="true"' in html and "陈静" not in html
+    assert 'id="customer-contacts" hx-swap-oob="true"' in html
+    assert f'data-contact="{chen.pk}"' not in html  # off the contacts, onto those who moved away:
+    assert f'data-moved-contact="{chen.pk}"' in html and "杭州西溪茶叶贸易有限公司" in html
     chen.refresh_from_db()
     assert (chen.customer, chen.title, chen.is_primary) == (shop.company_archive, "总经理", False)
     move = ContactMove.objects.get(contact=chen)
@@ -450,6 +453,38 @@ def test_arc3_move_history_does_not_name_customers_the_reader_may_not_read(
     assert "杭州保密客户有限公司" not in html
     assert gettext("(a customer you may not read)") in html
     assert "杭州西溪茶叶贸易有限公司" in html and "厂长" in html and "周杭生" in html
+
+
+def test_arc3_the_former_customer_lists_who_moved_away_naming_only_readable_new_customers(
+    client: Client, shop: Shop, chen: Contact
+) -> None:
+    hidden = make(shop.other_rep, "杭州保密客户有限公司", confidentiality=Customer.Confidentiality.PERSONAL)
+    services.contact_move(actor=None, contact=chen, to_customer=hidden, title="总经理")
+    wang = services.contact_create(actor=None, customer=shop.dept_archive, name="王强", title="财务")
+    services.contact_move(actor=None, contact=wang, to_customer=shop.company_archive)
+    login(client, shop.rep)
+    page = client.get(reverse("customers:detail", args=[shop.dept_archive.pk])).content.decode()
+    moved_away = page[page.index('data-testid="contacts-moved-away"') :]
+    assert (
+        "陈静" in moved_away
+        and "采购经理" in moved_away
+        and gettext("moved to another customer") in moved_away
+    )
+    assert "杭州保密客户有限公司" not in page
+    assert "王强" in moved_away and reverse("customers:detail", args=[shop.company_archive.pk]) in moved_away
+    api = ApiClient(token_for(shop.rep.user))
+    view = api.get(f"/customers/{shop.dept_archive.pk}/360").json()
+    by_name = {moved["name"]: moved for moved in view["contacts_moved_away"]}
+    assert by_name["陈静"]["to_customer"] is None and by_name["陈静"]["title"] == "采购经理"
+    assert by_name["王强"]["to_customer"] == {
+        "id": shop.company_archive.pk,
+        "name": shop.company_archive.name,
+    }
+    # Back again: among the contacts, no longer among those who moved away.
+    services.contact_move(actor=None, contact=wang, to_customer=shop.dept_archive)
+    view = api.get(f"/customers/{shop.dept_archive.pk}/360").json()
+    assert [moved["name"] for moved in view["contacts_moved_away"]] == ["陈静"]
+    assert "王强" in [contact["name"] for contact in view["contacts"]]
 
 
 def test_arc3_deactivate_and_reactivate_after_confirmation(client: Client, shop: Shop, chen: Contact) -> None:
