@@ -146,14 +146,14 @@ def customer_rows(*, actor: AbstractBaseUser, ids: list[int]) -> list[dict[str, 
         return []
     found = {
         row["id"]: row
-        for row in Customer.objects.filter(pk__in=ids).values(
+        for row in Customer.objects.filter(search.customer_ids_condition(ids)).values(
             *CUSTOMER_ROW_COLUMNS, *CUSTOMER_ROW_NAMES.values()
         )
     }
     tags = defaultdict(list)
-    for customer_id, name in Customer.tags.through.objects.filter(customer_id__in=ids).values_list(
-        "customer_id", "tag__name"
-    ):
+    for customer_id, name in Customer.tags.through.objects.filter(
+        search.customer_ids_condition(ids, "customer_id")
+    ).values_list("customer_id", "tag__name"):
         tags[customer_id].append(name)
     rows = []
     for pk in ids:
