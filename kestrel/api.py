@@ -73,8 +73,8 @@ class KestrelParser(Parser):
 
 class ChineseJSONRenderer(JSONRenderer):
     """JSON by pydantic's serializer: datetimes and amounts are written without a call back into
-    Python for each (ninja's encoder made 300 such calls for a page of 50 customers, a quarter of the
-    page's cost), and Chinese text stays readable UTF-8 instead of \\uXXXX escapes. What pydantic does
+    Python for each (ninja's encoder made 300 such calls for a page of 50 customers, a quarter of what
+    its rows cost), and Chinese text stays readable UTF-8 instead of \\uXXXX escapes. What pydantic does
     not know (lazy translations, …) goes to ninja's encoder as before."""
 
     fallback = NinjaJSONEncoder().default

@@ -1,6 +1,7 @@
-"""PLT-8, PLT-3: the API's JSON — written by pydantic's serializer (kestrel/api.py), the same values
-ninja's encoder wrote: Chinese as UTF-8, aware datetimes in ISO 8601 with their offset, amounts as
-decimal strings (never floats), and what pydantic does not know handed to ninja's encoder."""
+"""PLT-8, PLT-3: the API's JSON — written by pydantic's serializer (kestrel/api.py), the values
+ninja's encoder wrote: Chinese as UTF-8, aware datetimes in ISO 8601 with their offset (to the
+microsecond now, not the millisecond), amounts as decimal strings (never floats), and what pydantic
+does not know handed to ninja's encoder."""
 
 import datetime
 import json
