@@ -102,7 +102,7 @@ def child_run(database: str, sizes: list[int], requests: int, import_rows: int) 
     var_dir = Path(os.environ.get("KESTREL_VAR_DIR") or ROOT / "var" / "bench")
     var_dir.mkdir(parents=True, exist_ok=True)
     os.environ["KESTREL_VAR_DIR"] = str(var_dir)
-    server = os.environ.get("KESTREL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    server = _postgres_server()
     if database == "sqlite":
         path = var_dir / "customers-bench.sqlite3"
         _sqlite_remove(path, sizes)
@@ -281,7 +281,7 @@ def _database_copy(connection, size: int, *, last: bool) -> str:
         shutil.copyfile(name, copy)
         return copy
     copy = f"{BENCH_DB}_{size}"
-    server = os.environ.get("KESTREL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    server = _postgres_server()
     _postgres_create(server, copy, template=BENCH_DB)
     return copy
 
@@ -345,6 +345,10 @@ def import_measure(rows: int) -> dict:
     result["bulk_create_rows_per_s"] = rows / seconds
     Customer.objects.filter(code__in=codes).delete()
     return result
+
+
+def _postgres_server() -> str:
+    return os.environ.get("KESTREL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def _postgres_create(server: str, name: str, *, template: str | None = None) -> None:

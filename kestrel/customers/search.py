@@ -166,8 +166,9 @@ def customer_ids_condition(ids: list[int], field: str = "pk") -> Q:
     PostgreSQL ``id = ANY(%s)``, SQLite ``id IN (SELECT value FROM json_each(%s))`` — instead of
     thousands of placeholders, each prepared by Django and parsed by the database (3,500 of them
     added ≈ 9 ms to a search's p95 on SQLite; a page's 50 cost 2–3 µs each)."""
+    lookup = f"{field}__in"
     if not ids:
-        return Q(**{f"{field}__in": []})
+        return Q(**{lookup: []})
     if default_connection.vendor == "postgresql":
         return Q(
             Func(
@@ -180,8 +181,8 @@ def customer_ids_condition(ids: list[int], field: str = "pk") -> Q:
             )
         )
     if default_connection.vendor == "sqlite":
-        return Q(**{f"{field}__in": RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])})
-    return Q(**{f"{field}__in": ids})
+        return Q(**{lookup: RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])})
+    return Q(**{lookup: ids})
 
 
 def _search_branches(kinds: SearchKinds, vendor: str) -> list[tuple[str, list[Any]]]:
